@@ -1,0 +1,352 @@
+"""The scikit-learn estimator: validation, fitted attributes and predictions."""
+
+from __future__ import annotations
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._compat import Interval, StrOptions, _fit_context
+from ._config import compute_threads
+from ._objective import SoftmaxObjective, Targets
+from ._predict import linear_predictor, log_softmax, softmax
+from ._solvers import lbfgs
+from ._validation import check_n_classes, effective_sample_weight
+
+__all__ = ["SoftmaxClassifier"]
+
+
+class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
+    r"""Multinomial logistic regression (softmax regression).
+
+    Minimises the penalised, weighted multinomial cross-entropy
+
+    .. math::
+
+        \frac{1}{S} \sum_i s_i\, \mathrm{CE}_i + \frac{\lVert W \rVert_F^2}{2 C S},
+        \qquad S = \sum_i s_i,
+
+    where :math:`s_i` are the sample weights multiplied by the class weights,
+    :math:`\mathrm{CE}_i = -\log p_{i, y_i}` is the cross-entropy of the softmax of
+    the logits :math:`W x_i + b`, and the intercept :math:`b` is not penalised.
+    This is the objective of :class:`sklearn.linear_model.LogisticRegression`,
+    so with the same ``C`` both estimators fit the same model. For two classes
+    the model is the logistic special case: one row of coefficients, the
+    difference of the two softmax rows.
+
+    Loss, gradient and softmax run in numba-compiled kernels that read ``X``
+    once per evaluation; their parallel reductions use a fixed partition and
+    an ordered combine, so the fit is bitwise identical for any ``n_jobs``.
+
+    Parameters
+    ----------
+    C : float, default=1.0
+        Inverse of the regularisation strength; ``np.inf`` disables the penalty.
+    fit_intercept : bool, default=True
+        Whether to fit (unpenalised) intercepts.
+    solver : {"lbfgs"}, default="lbfgs"
+        Optimisation algorithm. ``"lbfgs"`` uses :func:`scipy.optimize.minimize`
+        with the options ``LogisticRegression`` uses.
+    max_iter : int, default=100
+        Maximum number of solver iterations.
+    tol : float, default=1e-4
+        Stop when the largest absolute gradient entry falls below ``tol``.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, multiplied into the sample weights.
+        ``"balanced"`` uses ``S / (n_classes * S_k)`` with ``S_k`` the total
+        sample weight of class ``k``.
+    warm_start : bool, default=False
+        Start from the previous solution when refitting on data with the same
+        classes and features.
+    n_jobs : int, default=None
+        Number of numba threads for each call (fit and predictions). ``None``
+        keeps numba's current setting, ``-1`` uses all threads the process
+        allows. Never more than ``NUMBA_NUM_THREADS``. Results do not depend
+        on it.
+    verbose : int, default=0
+        When positive, print the objective and gradient norm every iteration.
+    random_state : int, RandomState instance or None, default=None
+        Unused by ``"lbfgs"``; kept for solvers that shuffle.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Sorted class labels.
+    coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
+        Coefficients, in the dtype of the training data. For two classes one
+        row, for the second class against the first. For more, every column
+        sums to zero over classes.
+    intercept_ : ndarray of shape (1,) or (n_classes,)
+        Intercepts (zeros when ``fit_intercept=False``).
+    n_iter_ : int
+        Number of solver iterations of the last fit.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature names, when ``X`` has string column names.
+
+    See Also
+    --------
+    sklearn.linear_model.LogisticRegression : The same model, fitted by scikit-learn.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn_softmax import SoftmaxClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = SoftmaxClassifier(max_iter=1000).fit(X, y)
+    >>> clf.predict(X[:2])
+    array([0, 0])
+    >>> clf.predict_proba(X[:1]).round(3)
+    array([[0.982, 0.018, 0.   ]])
+    """
+
+    _parameter_constraints: dict = {
+        "C": [Interval(Real, 0, None, closed="neither")],
+        "fit_intercept": ["boolean"],
+        "solver": [StrOptions({"lbfgs"})],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+        "warm_start": ["boolean"],
+        "n_jobs": [Integral, None],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        C=1.0,
+        *,
+        fit_intercept=True,
+        solver="lbfgs",
+        max_iter=100,
+        tol=1e-4,
+        class_weight=None,
+        warm_start=False,
+        n_jobs=None,
+        verbose=0,
+        random_state=None,
+    ):
+        self.C = C
+        self.fit_intercept = fit_intercept
+        self.solver = solver
+        self.max_iter = max_iter
+        self.tol = tol
+        self.class_weight = class_weight
+        self.warm_start = warm_start
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+        self.random_state = random_state
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to ``X`` and ``y``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. float32 stays float32; other dtypes become float64.
+            Sparse input is used as CSR; dense input as C-contiguous (an
+            F-ordered array is copied once, as ``LogisticRegression`` does).
+        y : array-like of shape (n_samples,)
+            Class labels of any type.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights; not all zero.
+
+        Returns
+        -------
+        self : SoftmaxClassifier
+            The fitted estimator.
+        """
+        X, targets, sw, classes = self._prepare_fit(X, y, sample_weight)
+        objective = self._objective(X, targets, sw)
+        theta0 = self._initial_theta(objective, classes)
+        with compute_threads(self.n_jobs):
+            result = self._solve(objective, theta0)
+        if not result.converged:
+            warnings.warn(
+                f"SoftmaxClassifier: {self.solver} stopped before converging "
+                f"({result.message}). Increase max_iter or scale the data.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        self.classes_ = classes
+        self._set_coef(*objective.unpack(result.theta), X.dtype)
+        self.n_iter_ = result.n_iter
+        return self
+
+    def _prepare_fit(self, X, y, sample_weight):
+        """Validate fit inputs; return X, targets, weights and classes."""
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse="csr",
+            dtype=[np.float64, np.float32],
+            order="C",
+        )
+        check_classification_targets(y)
+        classes, y_encoded = np.unique(y, return_inverse=True)
+        check_n_classes(classes)
+        sw = effective_sample_weight(
+            sample_weight, X, y, classes, y_encoded, self.class_weight
+        )
+        return X, Targets.from_labels(y_encoded, len(classes)), sw, classes
+
+    def _objective(self, X, targets, sw):
+        """The objective this estimator's parameters define on the data."""
+        return SoftmaxObjective(
+            X,
+            targets,
+            sw,
+            C=self.C,
+            fit_intercept=self.fit_intercept,
+            penalty_scale=2.0 if targets.n_classes == 2 else 1.0,
+        )
+
+    def _solve(self, objective, theta0):
+        """Run the configured solver from ``theta0``."""
+        return lbfgs(
+            objective,
+            theta0,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            verbose=self.verbose,
+        )
+
+    def _initial_theta(self, objective, classes):
+        """Zeros, or the previous solution under ``warm_start``."""
+        if (
+            self.warm_start
+            and hasattr(self, "coef_")
+            and np.array_equal(getattr(self, "classes_", None), classes)
+            and self.coef_.shape[1] == objective.n_features
+        ):
+            coef, intercept = self._full_coef()
+            return objective.pack(coef, intercept)
+        return np.zeros(objective.n_params)
+
+    def _set_coef(self, coef, intercept, dtype):
+        """Store the fitted softmax rows in scikit-learn's convention."""
+        if coef.shape[0] == 2:
+            coef_ = (coef[1] - coef[0])[None, :]
+            intercept_ = np.array([intercept[1] - intercept[0]])
+        else:
+            # Softmax is invariant to a shift shared by all classes; centring
+            # picks the symmetric representative LogisticRegression reports.
+            coef_ = coef - coef.mean(axis=0)
+            intercept_ = intercept - intercept.mean()
+        self.coef_ = np.ascontiguousarray(coef_, dtype=dtype)
+        self.intercept_ = np.ascontiguousarray(intercept_, dtype=dtype)
+
+    def _full_coef(self):
+        """Coefficients and intercepts of all K softmax rows, shape (K, d)."""
+        if self.coef_.shape[0] == 1:
+            half = 0.5 * self.coef_[0]
+            coef = np.stack([-half, half])
+            hb = 0.5 * self.intercept_[0]
+            return coef, np.array([-hb, hb])
+        return self.coef_, self.intercept_
+
+    def _logits(self, X):
+        """Logits of all classes, shape (n_samples, n_classes)."""
+        check_is_fitted(self)
+        X = validate_data(
+            self,
+            X,
+            accept_sparse="csr",
+            dtype=[np.float64, np.float32],
+            order="C",
+            reset=False,
+        )
+        coef, intercept = self.coef_, self.intercept_
+        if coef.shape[0] == 1:
+            # Binary: logits (0, z) give the logistic probabilities exactly.
+            coef = np.vstack([np.zeros_like(coef), coef])
+            intercept = np.concatenate([np.zeros_like(intercept), intercept])
+        with compute_threads(self.n_jobs):
+            return linear_predictor(X, coef, intercept)
+
+    def decision_function(self, X):
+        """Logits of the classes.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            For two classes, the logit of the second class against the first
+            (positive means ``classes_[1]``); otherwise one logit per class.
+        """
+        Z = self._logits(X)
+        return Z[:, 1].copy() if len(self.classes_) == 2 else Z
+
+    def predict(self, X):
+        """Predict class labels.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            The class with the largest logit (for two classes: ``classes_[1]``
+            when the decision value is positive).
+        """
+        Z = self._logits(X)
+        if len(self.classes_) == 2:
+            return self.classes_[(Z[:, 1] > 0).astype(np.intp)]
+        return self.classes_[np.argmax(Z, axis=1)]
+
+    def predict_proba(self, X):
+        """Class probabilities: the softmax of the logits.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Rows sum to one; columns follow ``classes_``.
+        """
+        Z = self._logits(X)
+        with compute_threads(self.n_jobs):
+            return softmax(Z)
+
+    def predict_log_proba(self, X):
+        """Logarithm of the class probabilities, computed as a log-softmax.
+
+        Unlike ``np.log(predict_proba(X))``, the result stays finite for
+        samples far from the training data, where probabilities underflow.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Columns follow ``classes_``.
+        """
+        Z = self._logits(X)
+        with compute_threads(self.n_jobs):
+            return log_softmax(Z)

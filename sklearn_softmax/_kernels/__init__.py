@@ -1,0 +1,38 @@
+"""Pure numba kernels: softmax, log-sum-exp, fused loss/gradient, products.
+
+This layer imports only numpy, numba and the package's numba policy
+(:mod:`sklearn_softmax._config`). Every parallel kernel has a serial twin
+(suffix ``_serial``) compiled from the same source, which releases the GIL and
+suits small minibatches and per-block calls from a distributed scheduler.
+Kernels write into preallocated outputs.
+"""
+
+from ._fused import fused_csr, fused_csr_serial, fused_dense, fused_dense_serial
+from ._predict import (
+    linear_csr,
+    linear_csr_serial,
+    linear_dense,
+    linear_dense_serial,
+    log_softmax_rows,
+    log_softmax_rows_serial,
+    softmax_rows,
+    softmax_rows_serial,
+)
+from ._rows import row_logsumexp, row_residual
+
+__all__ = [
+    "fused_csr",
+    "fused_csr_serial",
+    "fused_dense",
+    "fused_dense_serial",
+    "linear_csr",
+    "linear_csr_serial",
+    "linear_dense",
+    "linear_dense_serial",
+    "log_softmax_rows",
+    "log_softmax_rows_serial",
+    "softmax_rows",
+    "softmax_rows_serial",
+    "row_logsumexp",
+    "row_residual",
+]

@@ -1,0 +1,300 @@
+r"""The penalised multinomial cross-entropy and its gradient.
+
+The objective, for coefficients :math:`W \in \mathbb{R}^{K \times d}` and
+intercepts :math:`b \in \mathbb{R}^K`, is
+
+.. math::
+
+    f(W, b) = \frac{1}{S} \sum_{i=1}^{n} s_i\, \mathrm{CE}(t_i, \mathrm{softmax}(W x_i + b))
+              + \frac{\lambda}{2 S} \lVert W \rVert_F^2,
+    \qquad S = \sum_i s_i,\quad \lambda = \frac{\texttt{penalty\_scale}}{C},
+
+where :math:`s_i` are the sample weights with class weights folded in,
+:math:`\mathrm{CE}(t, p) = -\sum_k t_k \log p_k` and :math:`t_i` is the
+target distribution of row *i*: the one-hot vector of its label, or a given
+probability row, mixed with the uniform distribution by label smoothing
+:math:`\varepsilon`: :math:`(1 - \varepsilon) t_i + \varepsilon / K`.
+The intercept is not penalised and ``C = inf`` removes the penalty. With
+``penalty_scale = 1`` this is exactly scikit-learn's ``LogisticRegression``
+objective; for two classes the estimator uses ``penalty_scale = 2``, which
+makes the symmetric two-row softmax the logistic model with the same ``C``.
+
+Its gradient is
+
+.. math::
+
+    \nabla_W f = \frac{1}{S} \Big( \sum_i s_i (p_i - t_i) x_i^\top + \lambda W \Big),
+    \qquad
+    \nabla_b f = \frac{1}{S} \sum_i s_i (p_i - t_i).
+
+The parameter vector ``theta`` packs ``[W | b]`` row by row: it is the C-order
+ravel of an array of shape ``(K, d + fit_intercept)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from . import _kernels
+from ._config import n_chunks
+
+__all__ = ["Targets", "SoftmaxObjective", "data_loss_gradient", "readonly"]
+
+
+def readonly(a):
+    """Return a read-only view of ``a`` (no copy).
+
+    Kernels always receive read-only inputs, so that writable and read-only
+    arrays (memory maps, shared buffers) share one compiled signature.
+    """
+    view = a.view()
+    view.flags.writeable = False
+    return view
+
+
+@dataclass(frozen=True)
+class Targets:
+    """Target distributions of the rows in compressed sparse row form.
+
+    Row ``i`` puts probability ``prob[ptr[i]:ptr[i + 1]]`` on the classes
+    ``cls[ptr[i]:ptr[i + 1]]``. Hard labels use one entry per row.
+
+    Attributes
+    ----------
+    ptr : ndarray of int64, shape (n_samples + 1,)
+    cls : ndarray of int64
+    prob : ndarray of float64
+    n_classes : int
+    """
+
+    ptr: np.ndarray
+    cls: np.ndarray
+    prob: np.ndarray
+    n_classes: int
+
+    @classmethod
+    def from_labels(cls, y, n_classes):
+        """Targets for integer labels in ``[0, n_classes)``."""
+        y = np.asarray(y, dtype=np.int64)
+        n = y.shape[0]
+        return cls(
+            ptr=readonly(np.arange(n + 1, dtype=np.int64)),
+            cls=readonly(y.copy()),
+            prob=readonly(np.ones(n, dtype=np.float64)),
+            n_classes=int(n_classes),
+        )
+
+    @classmethod
+    def from_proba(cls, Y):
+        """Targets for a dense matrix of row distributions ``(n, K)``."""
+        Y = np.asarray(Y, dtype=np.float64)
+        n, k = Y.shape
+        return cls(
+            ptr=readonly(np.arange(0, n * k + 1, k, dtype=np.int64)),
+            cls=readonly(np.tile(np.arange(k, dtype=np.int64), n)),
+            prob=readonly(np.ascontiguousarray(Y).ravel().copy()),
+            n_classes=int(k),
+        )
+
+    @property
+    def n_samples(self):
+        """Number of rows."""
+        return self.ptr.shape[0] - 1
+
+    def take(self, rows):
+        """Targets of the given rows, in that order."""
+        rows = np.asarray(rows, dtype=np.int64)
+        starts, stops = self.ptr[rows], self.ptr[rows + 1]
+        lengths = stops - starts
+        ptr = np.zeros(rows.shape[0] + 1, dtype=np.int64)
+        np.cumsum(lengths, out=ptr[1:])
+        idx = np.repeat(starts - ptr[:-1], lengths) + np.arange(ptr[-1])
+        return Targets(
+            readonly(ptr),
+            readonly(self.cls[idx]),
+            readonly(self.prob[idx]),
+            self.n_classes,
+        )
+
+
+def _prepare_X(X):
+    """Kernel arguments for ``X``: a read-only dense array or CSR arrays."""
+    if sp.issparse(X):
+        X = sp.csr_matrix(X) if X.format != "csr" else X
+        return (
+            True,
+            (readonly(X.data), readonly(X.indices), readonly(X.indptr)),
+            X.dtype,
+            X.shape,
+        )
+    return False, (readonly(X),), X.dtype, X.shape
+
+
+def data_loss_gradient(X_args, sparse, targets, sw, coef, intercept, eps, parallel):
+    """Weighted data term of the objective and its gradient, unnormalised.
+
+    Parameters
+    ----------
+    X_args : tuple
+        ``(X,)`` for dense data or ``(data, indices, indptr)`` for CSR, all
+        read-only (see :func:`readonly`).
+    sparse : bool
+        Whether ``X_args`` describes CSR data.
+    targets : Targets
+        Targets of the rows.
+    sw : ndarray of float64, shape (n_samples,)
+        Sample weights (read-only).
+    coef : ndarray, shape (K, d)
+        Coefficients, in the dtype of ``X``.
+    intercept : ndarray, shape (K,)
+        Intercepts, in the dtype of ``X``.
+    eps : float
+        Label smoothing.
+    parallel : bool
+        Use the parallel kernel (``True``) or its serial twin.
+
+    Returns
+    -------
+    loss : float
+        ``sum_i s_i CE_i``.
+    grad : ndarray of float64, shape (K, d + 1)
+        ``sum_i s_i (p_i - t_i) [x_i, 1]``; the last column is for the
+        intercept.
+    """
+    n_classes, d = coef.shape
+    n = targets.n_samples
+    chunks = n_chunks(n, n_classes * (d + 1)) if parallel else 1
+    loss_parts = np.zeros(chunks)
+    t = (targets.ptr, targets.cls, targets.prob, sw, float(eps))
+    if sparse:
+        kernel = _kernels.fused_csr if parallel else _kernels.fused_csr_serial
+        G_parts = np.empty((chunks, d + 1, n_classes))
+        WT = np.ascontiguousarray(coef.T)
+        kernel(*X_args, WT, intercept, *t, G_parts, loss_parts)
+        grad = G_parts.sum(axis=0).T
+    else:
+        kernel = _kernels.fused_dense if parallel else _kernels.fused_dense_serial
+        G_parts = np.empty((chunks, n_classes, d + 1))
+        W = np.ascontiguousarray(coef)
+        kernel(*X_args, W, intercept, *t, G_parts, loss_parts)
+        grad = G_parts.sum(axis=0)
+    # Summing the partials in chunk order (numpy adds axis 0 sequentially)
+    # keeps the result independent of the thread count.
+    return float(loss_parts.sum()), grad
+
+
+class SoftmaxObjective:
+    """Penalised, weighted multinomial cross-entropy (see the module docstring).
+
+    Parameters
+    ----------
+    X : ndarray or scipy sparse matrix of shape (n_samples, n_features)
+        Training data, float64 or float32; C-contiguous when dense. Sparse
+        input is used in CSR form.
+    targets : Targets
+        Target distributions.
+    sample_weight : ndarray of shape (n_samples,)
+        Non-negative weights (class weights already folded in).
+    C : float
+        Inverse regularisation strength; ``np.inf`` for none.
+    fit_intercept : bool
+        Whether ``theta`` carries intercepts.
+    label_smoothing : float, default=0.0
+        Mixing weight of the uniform distribution in every target.
+    penalty_scale : float, default=1.0
+        Multiplies the penalty (2 for the binary logistic special case).
+    parallel : bool, default=True
+        Whether to use the parallel kernels.
+    """
+
+    def __init__(
+        self,
+        X,
+        targets,
+        sample_weight,
+        *,
+        C,
+        fit_intercept,
+        label_smoothing=0.0,
+        penalty_scale=1.0,
+        parallel=True,
+    ):
+        self.sparse, self.X_args, self.dtype, shape = _prepare_X(X)
+        self.n_samples, self.n_features = shape
+        self.targets = targets
+        self.n_classes = targets.n_classes
+        self.sample_weight = readonly(np.asarray(sample_weight, dtype=np.float64))
+        self.sw_sum = float(self.sample_weight.sum())
+        self.fit_intercept = bool(fit_intercept)
+        self.label_smoothing = float(label_smoothing)
+        self.alpha = 0.0 if np.isinf(C) else float(penalty_scale) / float(C)
+        self.parallel = parallel
+
+    @property
+    def shape(self):
+        """Shape ``(K, d + fit_intercept)`` of the unraveled parameters."""
+        return (self.n_classes, self.n_features + int(self.fit_intercept))
+
+    @property
+    def n_params(self):
+        """Length of ``theta``."""
+        return self.shape[0] * self.shape[1]
+
+    def pack(self, coef, intercept=None):
+        """Ravel coefficients (and intercepts) into ``theta`` (float64)."""
+        theta = np.zeros(self.shape)
+        theta[:, : self.n_features] = coef
+        if self.fit_intercept and intercept is not None:
+            theta[:, -1] = intercept
+        return theta.ravel()
+
+    def unpack(self, theta):
+        """Split ``theta`` into coefficients ``(K, d)`` and intercepts ``(K,)``."""
+        Theta = np.asarray(theta).reshape(self.shape)
+        coef = Theta[:, : self.n_features]
+        if self.fit_intercept:
+            intercept = Theta[:, -1]
+        else:
+            intercept = np.zeros(self.n_classes, dtype=Theta.dtype)
+        return coef, intercept
+
+    def loss_gradient(self, theta):
+        """Objective value and gradient at ``theta``.
+
+        Parameters
+        ----------
+        theta : ndarray of shape (n_params,)
+
+        Returns
+        -------
+        loss : float
+        grad : ndarray of float64, shape (n_params,)
+        """
+        coef, intercept = self.unpack(theta)
+        loss, G = data_loss_gradient(
+            self.X_args,
+            self.sparse,
+            self.targets,
+            self.sample_weight,
+            coef.astype(self.dtype),
+            intercept.astype(self.dtype),
+            self.label_smoothing,
+            self.parallel,
+        )
+        d = self.n_features
+        grad = np.empty(self.shape)
+        grad[:, :d] = G[:, :d]
+        if self.fit_intercept:
+            grad[:, -1] = G[:, d]
+        if self.alpha:
+            loss += 0.5 * self.alpha * float(np.dot(coef.ravel(), coef.ravel()))
+            grad[:, :d] += self.alpha * coef
+        S = self.sw_sum
+        return loss / S, grad.ravel() / S
+
+    def loss(self, theta):
+        """Objective value at ``theta``."""
+        return self.loss_gradient(theta)[0]

@@ -1,0 +1,47 @@
+"""Prediction arithmetic: linear predictor and (log-)softmax through kernels."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _kernels
+from ._objective import _prepare_X
+
+__all__ = ["linear_predictor", "log_softmax", "softmax"]
+
+
+def linear_predictor(X, coef, intercept):
+    """Return ``X @ coef.T + intercept`` in the dtype of ``X``.
+
+    Parameters
+    ----------
+    X : ndarray or sparse matrix of shape (n_samples, n_features)
+        Float32 or float64 data, validated by the caller.
+    coef : ndarray of shape (K, n_features)
+    intercept : ndarray of shape (K,)
+
+    Returns
+    -------
+    Z : ndarray of shape (n_samples, K)
+    """
+    sparse, X_args, dtype, (n, _) = _prepare_X(X)
+    coef = np.asarray(coef, dtype=dtype)
+    b = np.ascontiguousarray(intercept, dtype=dtype)
+    out = np.empty((n, coef.shape[0]), dtype=dtype)
+    if sparse:
+        _kernels.linear_csr(*X_args, np.ascontiguousarray(coef.T), b, out)
+    else:
+        _kernels.linear_dense(*X_args, np.ascontiguousarray(coef), b, out)
+    return out
+
+
+def log_softmax(Z):
+    """Replace every row of ``Z`` by its log-softmax, in place, and return it."""
+    _kernels.log_softmax_rows(Z)
+    return Z
+
+
+def softmax(Z):
+    """Replace every row of ``Z`` by its softmax, in place, and return it."""
+    _kernels.softmax_rows(Z)
+    return Z

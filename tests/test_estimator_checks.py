@@ -1,0 +1,34 @@
+"""scikit-learn's estimator checks over representative configurations."""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from sklearn_softmax import SoftmaxClassifier
+
+# LogisticRegression(fit_intercept=False) fails this check as well: without an
+# intercept the toy problem's minority class cannot be favoured enough.
+_NO_INTERCEPT_XFAIL = {
+    "check_class_weight_classifiers": (
+        "without an intercept the check's toy data cannot be separated as it "
+        "expects; LogisticRegression(fit_intercept=False) fails it too"
+    )
+}
+
+ESTIMATORS = [
+    SoftmaxClassifier(),
+    SoftmaxClassifier(fit_intercept=False),
+    SoftmaxClassifier(C=0.01),
+    SoftmaxClassifier(class_weight="balanced"),
+]
+
+
+def _expected_failed_checks(estimator):
+    if not estimator.fit_intercept:
+        return _NO_INTERCEPT_XFAIL
+    return {}
+
+
+@parametrize_with_checks(
+    ESTIMATORS, expected_failed_checks=_expected_failed_checks
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
