@@ -25,6 +25,7 @@ import numpy as np
 from numba import prange
 
 from .._config import jit
+from ._dense import FLUSH_ROWS, TILE, accumulate1, accumulate8, flush, logits1, logits8
 from ._rows import row_residual
 
 
@@ -37,20 +38,37 @@ def _fused_dense(X, W, b, t_ptr, t_cls, t_prob, sw, eps, G_parts, loss_parts):
         stop = ((c + 1) * n) // n_chunks
         G = G_parts[c]
         G[:, :] = 0.0
-        z = np.empty(n_classes)
+        # Accumulators and residuals in the dtype of X (see _dense).
+        Gb = np.zeros((n_classes, d + 1), dtype=X.dtype)
+        R = np.empty((TILE, n_classes), dtype=X.dtype)
+        Z = np.empty((TILE, n_classes))
+        bits = np.empty(n_classes, dtype=np.int64)
+        zero = Gb[0, 0]
         loss = 0.0
-        for i in range(start, stop):
+        i = start
+        since_flush = 0
+        while i + TILE <= stop:
+            logits8(X, i, W, b, Z, zero)
+            for r in range(TILE):
+                z = Z[r]
+                loss += row_residual(z, i + r, t_ptr, t_cls, t_prob, sw[i + r], eps, bits)
+                for k in range(n_classes):
+                    R[r, k] = z[k]
+            accumulate8(X, i, R, Gb)
+            i += TILE
+            since_flush += TILE
+            if since_flush >= FLUSH_ROWS:
+                flush(G, Gb)
+                since_flush = 0
+        while i < stop:
+            logits1(X[i], W, b, Z, zero)
+            z = Z[0]
+            loss += row_residual(z, i, t_ptr, t_cls, t_prob, sw[i], eps, bits)
             for k in range(n_classes):
-                acc = 0.0
-                for j in range(d):
-                    acc += X[i, j] * W[k, j]
-                z[k] = acc + b[k]
-            loss += row_residual(z, i, t_ptr, t_cls, t_prob, sw[i], eps)
-            for k in range(n_classes):
-                r = z[k]
-                for j in range(d):
-                    G[k, j] += r * X[i, j]
-                G[k, d] += r
+                R[0, k] = z[k]
+            accumulate1(X[i], R, Gb)
+            i += 1
+        flush(G, Gb)
         loss_parts[c] = loss
 
 
@@ -66,6 +84,7 @@ def _fused_csr(
         G = G_parts[c]
         G[:, :] = 0.0
         z = np.empty(n_classes)
+        bits = np.empty(n_classes, dtype=np.int64)
         loss = 0.0
         for i in range(start, stop):
             for k in range(n_classes):
@@ -75,7 +94,7 @@ def _fused_csr(
                 j = indices[p]
                 for k in range(n_classes):
                     z[k] += v * WT[j, k]
-            loss += row_residual(z, i, t_ptr, t_cls, t_prob, sw[i], eps)
+            loss += row_residual(z, i, t_ptr, t_cls, t_prob, sw[i], eps, bits)
             for p in range(indptr[i], indptr[i + 1]):
                 v = data[p]
                 j = indices[p]

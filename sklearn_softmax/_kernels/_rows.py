@@ -1,4 +1,4 @@
-"""Row primitives shared by the kernels: log-sum-exp and the residual.
+"""Row primitives shared by the kernels: log-sum-exp, exp and the residual.
 
 These are serial numba functions called from inside the parallel loops; they
 are compiled into (and inlined by LLVM into) every kernel that uses them.
@@ -7,6 +7,61 @@ are compiled into (and inlined by LLVM into) every kernel that uses them.
 import numpy as np
 
 from .._config import jit
+
+_LOG2E = 1.4426950408889634
+# ln 2 split so that n * _LN2_HI is exact for |n| < 2**11 (Cody and Waite; fdlibm constants).
+_LN2_HI = 6.93147180369123816490e-01
+_LN2_LO = 1.90821492927058770002e-10
+# Below this the result would be subnormal; clamping gives exp(-708) ~ 3e-308,
+# which is zero for every use here (a probability next to at least one 1).
+_EXP_MIN = -708.0
+
+
+@jit
+def exp_nonpositive(z, m, bits):
+    """In place ``z[k] = exp(z[k] - m)`` for finite ``m >= max(z)``.
+
+    A branch-free polynomial exponential that LLVM vectorises (numba has no
+    vector ``exp`` without SVML): ``exp(x) = 2**n * exp(r)`` with
+    ``n = round(x / ln 2)``, ``|r| <= ln(2) / 2`` and ``exp(r)`` by its Taylor
+    polynomial of degree 13 (truncation below 1e-17 relative). ``bits`` is an
+    int64 scratch array as long as ``z``; ``2**n`` is assembled in it.
+    NaN propagates; ``-inf`` gives ``exp(-708)``, effectively zero.
+
+    Returns
+    -------
+    total : float
+        ``sum_k exp(z[k] - m)``.
+    """
+    n_classes = z.shape[0]
+    for k in range(n_classes):
+        x = z[k] - m
+        if x < _EXP_MIN:
+            x = _EXP_MIN
+        n = np.floor(x * _LOG2E + 0.5)
+        r = (x - n * _LN2_HI) - n * _LN2_LO
+        p = 1.0 / 6227020800.0
+        p = p * r + 1.0 / 479001600.0
+        p = p * r + 1.0 / 39916800.0
+        p = p * r + 1.0 / 3628800.0
+        p = p * r + 1.0 / 362880.0
+        p = p * r + 1.0 / 40320.0
+        p = p * r + 1.0 / 5040.0
+        p = p * r + 1.0 / 720.0
+        p = p * r + 1.0 / 120.0
+        p = p * r + 1.0 / 24.0
+        p = p * r + 1.0 / 6.0
+        p = p * r + 0.5
+        p = p * r + 1.0
+        p = p * r + 1.0
+        z[k] = p
+        bits[k] = (np.int64(n) + 1023) << 52
+    scale = bits.view(np.float64)
+    total = 0.0
+    for k in range(n_classes):
+        z[k] *= scale[k]
+        total += z[k]
+    return total
 
 
 @jit
@@ -26,13 +81,14 @@ def row_logsumexp(z):
 
 
 @jit
-def row_residual(z, i, t_ptr, t_cls, t_prob, weight, eps):
+def row_residual(z, i, t_ptr, t_cls, t_prob, weight, eps, bits):
     """Turn the logits ``z`` of row ``i`` into its weighted residual.
 
     The target of row ``i`` is ``(1 - eps) * T_i + eps / K`` where ``T_i`` is
     the sparse distribution ``t_prob[t_ptr[i]:t_ptr[i + 1]]`` over the classes
     ``t_cls[t_ptr[i]:t_ptr[i + 1]]`` (one entry of probability 1 for a hard
     label). On return ``z`` holds ``weight * (softmax(z) - target)``.
+    ``bits`` is int64 scratch of length ``K`` (see :func:`exp_nonpositive`).
 
     Returns
     -------
@@ -40,19 +96,31 @@ def row_residual(z, i, t_ptr, t_cls, t_prob, weight, eps):
         ``weight * cross_entropy(target, softmax(z))``.
     """
     n_classes = z.shape[0]
-    lse = row_logsumexp(z)
     hit = 0.0
     for t in range(t_ptr[i], t_ptr[i + 1]):
         hit += t_prob[t] * z[t_cls[t]]
-    loss = lse - (1.0 - eps) * hit
     smooth = eps / n_classes
+    total = 0.0
     if eps != 0.0:
-        total = 0.0
         for k in range(n_classes):
             total += z[k]
-        loss -= smooth * total
-    for k in range(n_classes):
-        z[k] = weight * (np.exp(z[k] - lse) - smooth)
+    m = z[0]
+    for k in range(1, n_classes):
+        if z[k] > m:
+            m = z[k]
+    if np.isfinite(m):
+        # One exponential per class: p_k = exp(z_k - m) / s.
+        s = exp_nonpositive(z, m, bits)
+        lse = m + np.log(s)
+        inv = weight / s
+        for k in range(n_classes):
+            z[k] = z[k] * inv - weight * smooth
+    else:
+        # +inf or NaN logits (or all -inf): let IEEE arithmetic propagate.
+        lse = m
+        for k in range(n_classes):
+            z[k] = weight * (np.exp(z[k] - lse) - smooth)
+    loss = lse - (1.0 - eps) * hit - smooth * total
     scale = weight * (1.0 - eps)
     for t in range(t_ptr[i], t_ptr[i + 1]):
         z[t_cls[t]] -= scale * t_prob[t]

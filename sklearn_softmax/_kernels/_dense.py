@@ -1,0 +1,123 @@
+"""Register-tiled helpers of the fused dense kernel.
+
+The fused dense kernel walks the rows in tiles of eight. For one tile the
+logits loop loads every coefficient ``W[k, j]`` once for eight rows and the
+gradient loop loads and stores every accumulator ``G[k, j]`` once for eight
+rows, which moves the kernel from load-bound towards arithmetic-bound (eight
+rows measured twice as fast as four). The inner loops run over the features,
+contiguous in both ``X`` and ``W``, and LLVM vectorises them (``reassoc`` is
+in the fast-math flags). Features are walked in blocks of :data:`J_BLOCK` so
+that the eight row segments of a block stay in L1 while all classes use them.
+
+Arithmetic runs in the dtype of ``X``: float32 data is multiplied and
+accumulated in float32, and the kernel flushes the float32 gradient
+accumulators into float64 every :data:`FLUSH_ROWS` rows (without the flush a
+float32 gradient over 100k rows is off by ~3e-6 relative).
+"""
+
+from .._config import jit
+
+#: Rows per register tile.
+TILE = 8
+#: Features per cache block.
+J_BLOCK = 256
+#: Rows accumulated in the dtype of ``X`` before the gradient accumulators are
+#: added into the float64 partial (a multiple of :data:`TILE`).
+FLUSH_ROWS = 256
+
+
+@jit
+def logits8(X, i, W, b, Z, zero):
+    """``Z[r, k] = X[i + r] @ W[k] + b[k]`` for the eight rows of a tile."""
+    n_classes, d = W.shape
+    x0, x1, x2, x3 = X[i], X[i + 1], X[i + 2], X[i + 3]
+    x4, x5, x6, x7 = X[i + 4], X[i + 5], X[i + 6], X[i + 7]
+    for k in range(n_classes):
+        for r in range(TILE):
+            Z[r, k] = b[k]
+    for j0 in range(0, d, J_BLOCK):
+        j1 = min(d, j0 + J_BLOCK)
+        # Slices, not offset indices: LLVM vectorises the zero-based loop.
+        y0, y1, y2, y3 = x0[j0:j1], x1[j0:j1], x2[j0:j1], x3[j0:j1]
+        y4, y5, y6, y7 = x4[j0:j1], x5[j0:j1], x6[j0:j1], x7[j0:j1]
+        for k in range(n_classes):
+            w = W[k, j0:j1]
+            a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = zero
+            for j in range(j1 - j0):
+                wj = w[j]
+                a0 += y0[j] * wj
+                a1 += y1[j] * wj
+                a2 += y2[j] * wj
+                a3 += y3[j] * wj
+                a4 += y4[j] * wj
+                a5 += y5[j] * wj
+                a6 += y6[j] * wj
+                a7 += y7[j] * wj
+            Z[0, k] += a0
+            Z[1, k] += a1
+            Z[2, k] += a2
+            Z[3, k] += a3
+            Z[4, k] += a4
+            Z[5, k] += a5
+            Z[6, k] += a6
+            Z[7, k] += a7
+
+
+@jit
+def accumulate8(X, i, R, Gb):
+    """``Gb[k, :d] += sum_r R[r, k] X[i + r]``, ``Gb[k, d] += sum_r R[r, k]``."""
+    n_classes, d1 = Gb.shape
+    d = d1 - 1
+    x0, x1, x2, x3 = X[i], X[i + 1], X[i + 2], X[i + 3]
+    x4, x5, x6, x7 = X[i + 4], X[i + 5], X[i + 6], X[i + 7]
+    for j0 in range(0, d, J_BLOCK):
+        j1 = min(d, j0 + J_BLOCK)
+        y0, y1, y2, y3 = x0[j0:j1], x1[j0:j1], x2[j0:j1], x3[j0:j1]
+        y4, y5, y6, y7 = x4[j0:j1], x5[j0:j1], x6[j0:j1], x7[j0:j1]
+        for k in range(n_classes):
+            g = Gb[k, j0:j1]
+            r0, r1, r2, r3 = R[0, k], R[1, k], R[2, k], R[3, k]
+            r4, r5, r6, r7 = R[4, k], R[5, k], R[6, k], R[7, k]
+            for j in range(j1 - j0):
+                g[j] += ((r0 * y0[j] + r1 * y1[j]) + (r2 * y2[j] + r3 * y3[j])) + (
+                    (r4 * y4[j] + r5 * y5[j]) + (r6 * y6[j] + r7 * y7[j])
+                )
+    for k in range(n_classes):
+        Gb[k, d] += ((R[0, k] + R[1, k]) + (R[2, k] + R[3, k])) + (
+            (R[4, k] + R[5, k]) + (R[6, k] + R[7, k])
+        )
+
+
+@jit
+def logits1(x0, W, b, Z, zero):
+    """``Z[0, k] = x0 @ W[k] + b[k]`` for a single row."""
+    n_classes, d = W.shape
+    for k in range(n_classes):
+        w = W[k]
+        a0 = zero
+        for j in range(d):
+            a0 += x0[j] * w[j]
+        Z[0, k] = a0 + b[k]
+
+
+@jit
+def accumulate1(x0, R, Gb):
+    """``Gb[k, :d] += R[0, k] x0`` and ``Gb[k, d] += R[0, k]``."""
+    n_classes, d1 = Gb.shape
+    d = d1 - 1
+    for k in range(n_classes):
+        g = Gb[k]
+        r0 = R[0, k]
+        for j in range(d):
+            g[j] += r0 * x0[j]
+        g[d] += r0
+
+
+@jit
+def flush(G, Gb):
+    """``G += Gb`` (float64) and reset ``Gb`` to zero."""
+    n_classes, d1 = Gb.shape
+    for k in range(n_classes):
+        for j in range(d1):
+            G[k, j] += Gb[k, j]
+            Gb[k, j] = 0.0
