@@ -107,7 +107,7 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "C": [Interval(Real, 0, None, closed="neither")],
+        "C": [Interval(Real, 0, None, closed="right")],
         "fit_intercept": ["boolean"],
         "solver": [StrOptions({"lbfgs"})],
         "max_iter": [Interval(Integral, 0, None, closed="left")],
@@ -205,7 +205,7 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
         return X, Targets.from_labels(y_encoded, len(classes)), sw, classes
 
     def _objective(self, X, targets, sw):
-        """The objective this estimator's parameters define on the data."""
+        """Build the objective this estimator's parameters define on the data."""
         return SoftmaxObjective(
             X,
             targets,

@@ -8,7 +8,7 @@ Policy
 * ``FASTMATH_FLAGS`` lets LLVM reassociate and contract floating point
   operations (vectorised reductions, fused multiply-add) but keeps ``nnan``
   and ``ninf`` off, so NaN and infinity propagate as IEEE 754 says.
-  ``fastmath=True`` is never used.
+  numba's blanket fast-math switch is never turned on.
 * ``cache=True`` is tried first; when numba finds no writable cache location
   (a read-only install without ``NUMBA_CACHE_DIR``), the kernels compile
   without cache and one :class:`RuntimeWarning` says so.
@@ -69,7 +69,7 @@ def _blas_controller():
 
 
 def n_chunks(n_rows, partial_size):
-    """Number of row chunks for a parallel reduction.
+    """Choose the number of row chunks of a parallel reduction.
 
     The partition depends only on the data shape, never on the thread count,
     so that the reduction is bitwise reproducible for any ``n_jobs``.

@@ -1,0 +1,47 @@
+"""Results do not depend on the thread count and are reproducible."""
+
+import numba
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.datasets import make_classification
+
+from sklearn_softmax import SoftmaxClassifier
+
+
+def _data(sparse=False, dtype=np.float64):
+    X, y = make_classification(
+        n_samples=6000, n_features=20, n_informative=10, n_classes=5, random_state=0
+    )
+    X = X.astype(dtype)
+    return (sp.csr_matrix(X) if sparse else X), y
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_bitwise_identical_for_any_n_jobs(sparse, dtype):
+    X, y = _data(sparse, dtype)
+    fits = [
+        SoftmaxClassifier(n_jobs=n_jobs, max_iter=50).fit(X, y)
+        for n_jobs in (1, 2, -1, 1)
+    ]
+    for other in fits[1:]:
+        np.testing.assert_array_equal(other.coef_, fits[0].coef_)
+        np.testing.assert_array_equal(other.intercept_, fits[0].intercept_)
+        assert other.n_iter_ == fits[0].n_iter_
+    np.testing.assert_array_equal(fits[1].predict_proba(X), fits[0].predict_proba(X))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_n_jobs_restores_thread_count():
+    X, y = _data()
+    before = numba.get_num_threads()
+    SoftmaxClassifier(n_jobs=1, max_iter=5).fit(X, y)
+    assert numba.get_num_threads() == before
+
+
+def test_n_jobs_restored_after_error():
+    before = numba.get_num_threads()
+    with pytest.raises(ValueError):
+        SoftmaxClassifier(n_jobs=1).fit(np.full((4, 2), np.nan), [0, 1, 0, 1])
+    assert numba.get_num_threads() == before
