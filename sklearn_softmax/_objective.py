@@ -40,7 +40,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _kernels
-from ._config import n_chunks
+from ._config import n_chunks, parallel_allowed
 
 __all__ = ["Targets", "SoftmaxObjective", "data_loss_gradient", "readonly"]
 
@@ -167,6 +167,7 @@ def data_loss_gradient(X_args, sparse, targets, sw, coef, intercept, eps, parall
     """
     n_classes, d = coef.shape
     n = targets.n_samples
+    parallel = parallel and parallel_allowed()
     # The serial twin walks the same chunks, so both give identical bits.
     chunks = n_chunks(n, n_classes * (d + 1))
     loss_parts = np.zeros(chunks)

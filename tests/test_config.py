@@ -76,3 +76,16 @@ def test_joblib_worker_limit_is_respected():
         check=True,
     ).stdout.split()
     assert out == ["1", "1"]
+
+
+def test_twins_have_separate_cache_entries():
+    # numba's cache is keyed by qualified name: twins compiled from one source
+    # must not share it, or one loads the other's machine code.
+    from sklearn_softmax import _kernels
+
+    assert (
+        _kernels.fused_dense.py_func.__qualname__
+        != _kernels.fused_dense_serial.py_func.__qualname__
+    )
+    assert _kernels.fused_dense.targetoptions["parallel"]
+    assert not _kernels.fused_dense_serial.targetoptions.get("parallel", False)

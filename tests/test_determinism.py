@@ -45,3 +45,45 @@ def test_n_jobs_restored_after_error():
     with pytest.raises(ValueError):
         SoftmaxClassifier(n_jobs=1).fit(np.full((4, 2), np.nan), [0, 1, 0, 1])
     assert numba.get_num_threads() == before
+
+
+FORK_SCRIPT = """
+import multiprocessing as mp
+import numpy as np
+from sklearn_softmax import SoftmaxClassifier
+
+rng = np.random.default_rng(0)
+X = rng.standard_normal((3000, 5))
+y = np.arange(3000) % 3
+parent = SoftmaxClassifier().fit(X, y)  # the parent uses the parallel kernels
+
+
+def work(_):
+    clf = SoftmaxClassifier().fit(X, y)
+    return clf.coef_.tobytes(), clf.predict_proba(X).tobytes()
+
+
+if __name__ == "__main__":
+    with mp.get_context("fork").Pool(2) as pool:
+        results = pool.map(work, range(2))
+    same = all(
+        c == parent.coef_.tobytes() and p == parent.predict_proba(X).tobytes()
+        for c, p in results
+    )
+    print("SAME" if same else "DIFFERENT")
+"""
+
+
+def test_fit_in_forked_children(tmp_path):
+    # GNU OpenMP aborts a forked child that launches a parallel region; the
+    # children must fall back to the serial twins and get identical bits.
+    import subprocess
+    import sys
+
+    script = tmp_path / "fork_fit.py"
+    script.write_text(FORK_SCRIPT)
+    out = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "SAME", out.stdout + out.stderr
