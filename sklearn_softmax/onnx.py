@@ -70,7 +70,7 @@ _OPTIONS = {
 
 
 def _label_constant(scope, op):
-    """The class labels as an int64 or string array for the graph."""
+    """Return the class labels as an int64 or string array for the graph."""
     classes = np.asarray(get_label_classes(scope, op))
     if classes.dtype.kind in "iub":
         return classes.astype(np.int64)

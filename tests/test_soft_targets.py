@@ -74,7 +74,9 @@ def test_soft_fit_equals_expanded_dataset_float32_csr():
     soft = SoftmaxClassifier(**TIGHT).fit(X32, Y, sample_weight=sw)
     assert soft.coef_.dtype == np.float32
     X_exp, y_exp, w_exp = _expand(X.astype(np.float32), Y, sw)
-    hard = SoftmaxClassifier(**TIGHT).fit(sp.csr_matrix(X_exp), y_exp, sample_weight=w_exp)
+    hard = SoftmaxClassifier(**TIGHT).fit(
+        sp.csr_matrix(X_exp), y_exp, sample_weight=w_exp
+    )
     _assert_same_model(soft, hard, atol=1e-4)
     dense64 = SoftmaxClassifier(**TIGHT).fit(X, Y, sample_weight=sw)
     _assert_same_model(soft, dense64, atol=1e-4)
@@ -226,7 +228,7 @@ def test_caller_arrays_are_not_modified():
     SoftmaxClassifier(class_weight="balanced", label_smoothing=0.1).fit(
         X, Y, sample_weight=sw
     )
-    for a, b in zip((X, Y, sw), copies):
+    for a, b in zip((X, Y, sw), copies, strict=True):
         np.testing.assert_array_equal(a, b)
 
 
