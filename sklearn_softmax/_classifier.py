@@ -34,6 +34,9 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
     where :math:`s_i` are the sample weights multiplied by the class weights,
     :math:`\mathrm{CE}_i = -\log p_{i, y_i}` is the cross-entropy of the softmax of
     the logits :math:`W x_i + b`, and the intercept :math:`b` is not penalised.
+    With probability targets or label smoothing, :math:`\mathrm{CE}_i =
+    -\sum_k t_{ik} \log p_{ik}` against the row's target distribution
+    :math:`t_i` (see ``label_smoothing`` and :meth:`fit`).
     This is the objective of :class:`sklearn.linear_model.LogisticRegression`,
     so with the same ``C`` both estimators fit the same model. For two classes
     the model is the logistic special case: one row of coefficients, the

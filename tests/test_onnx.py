@@ -112,3 +112,14 @@ def test_non_integer_float_labels_raise():
     clf = SoftmaxClassifier(classes=[0.5, 1.5]).fit(X, Y)
     with pytest.raises(ValueError, match="integer and string class labels"):
         softmax_onnx.to_onnx(clf, X[:1], options={"zipmap": False})
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_onnx_float64_input_gives_a_double_graph(n_classes):
+    X, y = _data(n_classes, "int", seed=6)
+    X = X.astype(np.float64)
+    clf = SoftmaxClassifier().fit(X, y)
+    label, proba = _run(softmax_onnx.to_onnx(clf, X[:1], options={"zipmap": False}), X)
+    assert proba.dtype == np.float64
+    np.testing.assert_array_equal(label, clf.predict(X))
+    np.testing.assert_allclose(proba, clf.predict_proba(X), rtol=0, atol=1e-12)
