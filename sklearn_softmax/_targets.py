@@ -94,8 +94,7 @@ def check_label_smoothing(label_smoothing):
         or not 0.0 <= float(label_smoothing) < 1.0
     ):
         raise ValueError(
-            "label_smoothing must be a real number in [0, 1), got "
-            f"{label_smoothing!r}."
+            f"label_smoothing must be a real number in [0, 1), got {label_smoothing!r}."
         )
     return float(label_smoothing)
 
@@ -176,9 +175,7 @@ def _check_classes(classes, n_columns=None):
         return np.arange(n_columns), np.arange(n_columns)
     classes = np.asarray(classes)
     if classes.ndim != 1:
-        raise ValueError(
-            f"classes must be 1-D; got an array of shape {classes.shape}."
-        )
+        raise ValueError(f"classes must be 1-D; got an array of shape {classes.shape}.")
     if n_columns is not None and classes.shape[0] != n_columns:
         raise ValueError(
             f"classes has {classes.shape[0]} labels but the probability targets "

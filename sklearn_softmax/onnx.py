@@ -75,9 +75,7 @@ def _label_constant(scope, op):
     if classes.dtype.kind in "iub":
         return classes.astype(np.int64)
     if classes.dtype.kind == "f":
-        if np.all(np.isfinite(classes)) and np.array_equal(
-            classes, np.round(classes)
-        ):
+        if np.all(np.isfinite(classes)) and np.array_equal(classes, np.round(classes)):
             return classes.astype(np.int64)
         raise ValueError(
             "ONNX export supports integer and string class labels; classes_ "
