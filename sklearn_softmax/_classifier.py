@@ -13,10 +13,10 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._compat import Interval, StrOptions, _fit_context
 from ._config import compute_threads
-from ._objective import SoftmaxObjective, Targets
+from ._objective import SoftmaxObjective
 from ._predict import linear_predictor, log_softmax, softmax
 from ._solvers import lbfgs
-from ._validation import check_n_classes, effective_sample_weight
+from ._targets import encode_targets, is_probability_targets
 
 __all__ = ["SoftmaxClassifier"]
 
@@ -34,6 +34,9 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
     where :math:`s_i` are the sample weights multiplied by the class weights,
     :math:`\mathrm{CE}_i = -\log p_{i, y_i}` is the cross-entropy of the softmax of
     the logits :math:`W x_i + b`, and the intercept :math:`b` is not penalised.
+    With probability targets or label smoothing, :math:`\mathrm{CE}_i =
+    -\sum_k t_{ik} \log p_{ik}` against the row's target distribution
+    :math:`t_i` (see ``label_smoothing`` and :meth:`fit`).
     This is the objective of :class:`sklearn.linear_model.LogisticRegression`,
     so with the same ``C`` both estimators fit the same model. For two classes
     the model is the logistic special case: one row of coefficients, the
@@ -59,7 +62,24 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes, multiplied into the sample weights.
         ``"balanced"`` uses ``S / (n_classes * S_k)`` with ``S_k`` the total
-        sample weight of class ``k``.
+        sample weight of class ``k``. With probability targets the weight of
+        a row is the class weight of its expected class,
+        ``sum_k class_weight[k] * Y[i, k]``, and its target is reweighted
+        accordingly, exactly as if the row were repeated once per class
+        with weight ``Y[i, k]``; ``S_k`` is then the target mass of class ``k``.
+    label_smoothing : float in [0, 1), default=0.0
+        Mixes the uniform distribution into every target: the target of a
+        row with label ``k`` is ``(1 - eps) * onehot(k) + eps / n_classes``,
+        as in PyTorch's ``CrossEntropyLoss(label_smoothing=eps)``; probability
+        targets are smoothed the same way.
+    classes : array-like of shape (n_classes,), default=None
+        Class labels known before fitting. With probability targets ``Y``
+        (a 2-D ``y`` of ``n_classes >= 2`` columns), the labels of the
+        columns of ``Y`` in column order; ``None`` means
+        ``arange(n_classes)``. With 1-D labels, the full set of labels, which
+        must include every label of ``y``; classes without samples are
+        allowed. ``classes_`` is always sorted (the columns of
+        ``predict_proba`` follow ``classes_``, not the order given here).
     warm_start : bool, default=False
         Start from the previous solution when refitting on data with the same
         classes and features.
@@ -107,12 +127,14 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "C": [Interval(Real, 0, None, closed="neither")],
+        "C": [Interval(Real, 0, None, closed="right")],
         "fit_intercept": ["boolean"],
         "solver": [StrOptions({"lbfgs"})],
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "class_weight": [dict, StrOptions({"balanced"}), None],
+        "label_smoothing": [Interval(Real, 0, 1, closed="left")],
+        "classes": ["array-like", None],
         "warm_start": ["boolean"],
         "n_jobs": [Integral, None],
         "verbose": ["verbose"],
@@ -128,6 +150,8 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
         max_iter=100,
         tol=1e-4,
         class_weight=None,
+        label_smoothing=0.0,
+        classes=None,
         warm_start=False,
         n_jobs=None,
         verbose=0,
@@ -139,6 +163,8 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
         self.max_iter = max_iter
         self.tol = tol
         self.class_weight = class_weight
+        self.label_smoothing = label_smoothing
+        self.classes = classes
         self.warm_start = warm_start
         self.n_jobs = n_jobs
         self.verbose = verbose
@@ -159,8 +185,14 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
             Training data. float32 stays float32; other dtypes become float64.
             Sparse input is used as CSR; dense input as C-contiguous (an
             F-ordered array is copied once, as ``LogisticRegression`` does).
-        y : array-like of shape (n_samples,)
-            Class labels of any type.
+        y : {array-like, sparse matrix} of shape (n_samples,) or \
+(n_samples, n_classes)
+            Class labels of any type, or probability targets: a 2-D array
+            (dense or sparse) with one column per class whose rows are
+            non-negative and sum to 1 (tolerance 1e-6). A 2-D ``y`` with one
+            column is a column of labels (raveled with a
+            ``DataConversionWarning``). Multilabel and multi-output targets
+            are not supported.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights; not all zero.
 
@@ -188,6 +220,7 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
 
     def _prepare_fit(self, X, y, sample_weight):
         """Validate fit inputs; return X, targets, weights and classes."""
+        soft = is_probability_targets(y)
         X, y = validate_data(
             self,
             X,
@@ -195,23 +228,24 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
             accept_sparse="csr",
             dtype=[np.float64, np.float32],
             order="C",
+            multi_output=soft,
         )
-        check_classification_targets(y)
-        classes, y_encoded = np.unique(y, return_inverse=True)
-        check_n_classes(classes)
-        sw = effective_sample_weight(
-            sample_weight, X, y, classes, y_encoded, self.class_weight
+        if not soft:
+            check_classification_targets(y)
+        enc = encode_targets(
+            y, sample_weight, classes=self.classes, class_weight=self.class_weight
         )
-        return X, Targets.from_labels(y_encoded, len(classes)), sw, classes
+        return X, enc.targets, enc.sample_weight, enc.classes
 
     def _objective(self, X, targets, sw):
-        """The objective this estimator's parameters define on the data."""
+        """Build the objective this estimator's parameters define on the data."""
         return SoftmaxObjective(
             X,
             targets,
             sw,
             C=self.C,
             fit_intercept=self.fit_intercept,
+            label_smoothing=self.label_smoothing,
             penalty_scale=2.0 if targets.n_classes == 2 else 1.0,
         )
 
