@@ -51,7 +51,9 @@ def _fused_dense(X, W, b, t_ptr, t_cls, t_prob, sw, eps, G_parts, loss_parts):
             logits8(X, i, W, b, Z, zero)
             for r in range(TILE):
                 z = Z[r]
-                loss += row_residual(z, i + r, t_ptr, t_cls, t_prob, sw[i + r], eps, bits)
+                loss += row_residual(
+                    z, i + r, t_ptr, t_cls, t_prob, sw[i + r], eps, bits
+                )
                 for k in range(n_classes):
                     R[r, k] = z[k]
             accumulate8(X, i, R, Gb)

@@ -9,7 +9,7 @@ import numpy as np
 from .._config import jit
 
 _LOG2E = 1.4426950408889634
-# ln 2 split so that n * _LN2_HI is exact for |n| < 2**11 (Cody and Waite; fdlibm constants).
+# ln 2 split (Cody and Waite, fdlibm constants): n * _LN2_HI is exact.
 _LN2_HI = 6.93147180369123816490e-01
 _LN2_LO = 1.90821492927058770002e-10
 # Below this the result would be subnormal; clamping gives exp(-708) ~ 3e-308,
