@@ -149,9 +149,11 @@ def data_loss_gradient(X_args, sparse, targets, sw, coef, intercept, eps, parall
     sw : ndarray of float64, shape (n_samples,)
         Sample weights (read-only).
     coef : ndarray, shape (K, d)
-        Coefficients, in the dtype of ``X``.
+        Coefficients (float64 or the dtype of ``X``). Dense kernels compute
+        in the dtype of ``X`` and cast ``coef`` to it; the CSR kernel
+        computes the logits in float64 from float64 coefficients.
     intercept : ndarray, shape (K,)
-        Intercepts, in the dtype of ``X``.
+        Intercepts, cast like ``coef``.
     eps : float
         Label smoothing.
     parallel : bool
@@ -175,14 +177,20 @@ def data_loss_gradient(X_args, sparse, targets, sw, coef, intercept, eps, parall
     if sparse:
         kernel = _kernels.fused_csr if parallel else _kernels.fused_csr_serial
         G_parts = np.empty((chunks, d + 1, n_classes))
-        WT = np.ascontiguousarray(coef.T)
-        kernel(*X_args, WT, intercept, *t, G_parts, loss_parts)
+        # float64 coefficients even for float32 data: the kernel's logits are
+        # float64 sums, and rounding the coefficients to float32 would make
+        # the objective L-BFGS sees a staircase (early line-search stops).
+        WT = np.ascontiguousarray(coef.T, dtype=np.float64)
+        b = np.ascontiguousarray(intercept, dtype=np.float64)
+        kernel(*X_args, WT, b, *t, G_parts, loss_parts)
         grad = G_parts.sum(axis=0).T
     else:
         kernel = _kernels.fused_dense if parallel else _kernels.fused_dense_serial
         G_parts = np.empty((chunks, n_classes, d + 1))
-        W = np.ascontiguousarray(coef)
-        kernel(*X_args, W, intercept, *t, G_parts, loss_parts)
+        dtype = X_args[0].dtype
+        W = np.ascontiguousarray(coef, dtype=dtype)
+        b = np.ascontiguousarray(intercept, dtype=dtype)
+        kernel(*X_args, W, b, *t, G_parts, loss_parts)
         grad = G_parts.sum(axis=0)
     # Summing the partials in chunk order (numpy adds axis 0 sequentially)
     # keeps the result independent of the thread count.
@@ -282,8 +290,8 @@ class SoftmaxObjective:
             self.sparse,
             self.targets,
             self.sample_weight,
-            coef.astype(self.dtype),
-            intercept.astype(self.dtype),
+            coef,
+            intercept,
             self.label_smoothing,
             self.parallel,
         )

@@ -114,10 +114,10 @@ def accumulate1(x0, R, Gb):
 
 
 @jit
-def flush(G, Gb):
-    """``G += Gb`` (float64) and reset ``Gb`` to zero."""
+def flush(G, Gb, off):
+    """``G[off + k] += Gb[k]`` (float64) and reset ``Gb`` to zero."""
     n_classes, d1 = Gb.shape
     for k in range(n_classes):
         for j in range(d1):
-            G[k, j] += Gb[k, j]
+            G[off + k, j] += Gb[k, j]
             Gb[k, j] = 0.0

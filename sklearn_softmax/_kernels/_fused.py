@@ -33,44 +33,64 @@ def _fused_dense(X, W, b, t_ptr, t_cls, t_prob, sw, eps, G_parts, loss_parts):
     n, d = X.shape
     n_classes = W.shape[0]
     n_chunks = G_parts.shape[0]
+    # Two classes: softmax depends only on z1 - z0, so one logit per row
+    # (coefficients w1 - w0) and one gradient row suffice; the residuals of
+    # the two classes are opposite, so the gradient of row 0 is minus row 1.
+    binary = n_classes == 2
+    n_rows_w = 1 if binary else n_classes
+    off = n_classes - n_rows_w
     for c in prange(n_chunks):
         start = (c * n) // n_chunks
         stop = ((c + 1) * n) // n_chunks
         G = G_parts[c]
         G[:, :] = 0.0
         # Accumulators and residuals in the dtype of X (see _dense).
-        Gb = np.zeros((n_classes, d + 1), dtype=X.dtype)
-        R = np.empty((TILE, n_classes), dtype=X.dtype)
-        Z = np.empty((TILE, n_classes))
-        bits = np.empty(n_classes, dtype=np.int64)
+        Gb = np.zeros((n_rows_w, d + 1), dtype=X.dtype)
+        R = np.empty((TILE, n_rows_w), dtype=X.dtype)
+        Wk = np.empty((n_rows_w, d), dtype=X.dtype)
+        bk = np.empty(n_rows_w, dtype=X.dtype)
+        if binary:
+            for j in range(d):
+                Wk[0, j] = W[1, j] - W[0, j]
+            bk[0] = b[1] - b[0]
+        else:
+            Wk[:, :] = W
+            bk[:] = b
+        Zk = np.empty((TILE, n_rows_w))
+        z = np.empty(n_classes)
         zero = Gb[0, 0]
         loss = 0.0
         i = start
         since_flush = 0
-        while i + TILE <= stop:
-            logits8(X, i, W, b, Z, zero)
-            for r in range(TILE):
-                z = Z[r]
-                loss += row_residual(
-                    z, i + r, t_ptr, t_cls, t_prob, sw[i + r], eps, bits
-                )
-                for k in range(n_classes):
-                    R[r, k] = z[k]
-            accumulate8(X, i, R, Gb)
-            i += TILE
-            since_flush += TILE
-            if since_flush >= FLUSH_ROWS:
-                flush(G, Gb)
-                since_flush = 0
         while i < stop:
-            logits1(X[i], W, b, Z, zero)
-            z = Z[0]
-            loss += row_residual(z, i, t_ptr, t_cls, t_prob, sw[i], eps, bits)
-            for k in range(n_classes):
-                R[0, k] = z[k]
-            accumulate1(X[i], R, Gb)
-            i += 1
-        flush(G, Gb)
+            rows = TILE if i + TILE <= stop else 1
+            if rows == TILE:
+                logits8(X, i, Wk, bk, Zk, zero)
+            else:
+                logits1(X[i], Wk, bk, Zk, zero)
+            for r in range(rows):
+                if binary:
+                    z[0] = 0.0
+                    z[1] = Zk[r, 0]
+                else:
+                    for k in range(n_classes):
+                        z[k] = Zk[r, k]
+                loss += row_residual(z, i + r, t_ptr, t_cls, t_prob, sw[i + r], eps)
+                for k in range(n_rows_w):
+                    R[r, k] = z[off + k]
+            if rows == TILE:
+                accumulate8(X, i, R, Gb)
+            else:
+                accumulate1(X[i], R, Gb)
+            i += rows
+            since_flush += rows
+            if since_flush >= FLUSH_ROWS:
+                flush(G, Gb, off)
+                since_flush = 0
+        flush(G, Gb, off)
+        if binary:
+            for j in range(d + 1):
+                G[0, j] = -G[1, j]
         loss_parts[c] = loss
 
 
@@ -86,7 +106,6 @@ def _fused_csr(
         G = G_parts[c]
         G[:, :] = 0.0
         z = np.empty(n_classes)
-        bits = np.empty(n_classes, dtype=np.int64)
         loss = 0.0
         for i in range(start, stop):
             for k in range(n_classes):
@@ -96,7 +115,7 @@ def _fused_csr(
                 j = indices[p]
                 for k in range(n_classes):
                     z[k] += v * WT[j, k]
-            loss += row_residual(z, i, t_ptr, t_cls, t_prob, sw[i], eps, bits)
+            loss += row_residual(z, i, t_ptr, t_cls, t_prob, sw[i], eps)
             for p in range(indptr[i], indptr[i + 1]):
                 v = data[p]
                 j = indices[p]
