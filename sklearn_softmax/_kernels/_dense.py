@@ -4,7 +4,9 @@ The fused dense kernel walks the rows in tiles of eight. For one tile the
 logits loop loads every coefficient ``W[k, j]`` once for eight rows and the
 gradient loop loads and stores every accumulator ``G[k, j]`` once for eight
 rows, which moves the kernel from load-bound towards arithmetic-bound (eight
-rows measured twice as fast as four). The inner loops run over the features,
+rows measured twice as fast as four); classes go in pairs, so that one load
+of a row segment feeds two classes (15-30% faster for float64). The inner
+loops run over the features,
 contiguous in both ``X`` and ``W``, and LLVM vectorises them (``reassoc`` is
 in the fast-math flags). Features are walked in blocks of :data:`J_BLOCK` so
 that the eight row segments of a block stay in L1 while all classes use them.
@@ -27,6 +29,29 @@ FLUSH_ROWS = 256
 
 
 @jit
+def _dot8x1(y0, y1, y2, y3, y4, y5, y6, y7, w, Z, k, zero):
+    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = zero
+    for j in range(w.shape[0]):
+        wj = w[j]
+        a0 += y0[j] * wj
+        a1 += y1[j] * wj
+        a2 += y2[j] * wj
+        a3 += y3[j] * wj
+        a4 += y4[j] * wj
+        a5 += y5[j] * wj
+        a6 += y6[j] * wj
+        a7 += y7[j] * wj
+    Z[0, k] += a0
+    Z[1, k] += a1
+    Z[2, k] += a2
+    Z[3, k] += a3
+    Z[4, k] += a4
+    Z[5, k] += a5
+    Z[6, k] += a6
+    Z[7, k] += a7
+
+
+@jit
 def logits8(X, i, W, b, Z, zero):
     """``Z[r, k] = X[i + r] @ W[k] + b[k]`` for the eight rows of a tile."""
     n_classes, d = W.shape
@@ -40,19 +65,39 @@ def logits8(X, i, W, b, Z, zero):
         # Slices, not offset indices: LLVM vectorises the zero-based loop.
         y0, y1, y2, y3 = x0[j0:j1], x1[j0:j1], x2[j0:j1], x3[j0:j1]
         y4, y5, y6, y7 = x4[j0:j1], x5[j0:j1], x6[j0:j1], x7[j0:j1]
-        for k in range(n_classes):
-            w = W[k, j0:j1]
+        k = 0
+        while k + 1 < n_classes:
+            # Two classes at once: ten loads feed sixteen multiply-adds.
+            w, v = W[k, j0:j1], W[k + 1, j0:j1]
             a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = zero
+            c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = zero
             for j in range(j1 - j0):
                 wj = w[j]
-                a0 += y0[j] * wj
-                a1 += y1[j] * wj
-                a2 += y2[j] * wj
-                a3 += y3[j] * wj
-                a4 += y4[j] * wj
-                a5 += y5[j] * wj
-                a6 += y6[j] * wj
-                a7 += y7[j] * wj
+                vj = v[j]
+                x = y0[j]
+                a0 += x * wj
+                c0 += x * vj
+                x = y1[j]
+                a1 += x * wj
+                c1 += x * vj
+                x = y2[j]
+                a2 += x * wj
+                c2 += x * vj
+                x = y3[j]
+                a3 += x * wj
+                c3 += x * vj
+                x = y4[j]
+                a4 += x * wj
+                c4 += x * vj
+                x = y5[j]
+                a5 += x * wj
+                c5 += x * vj
+                x = y6[j]
+                a6 += x * wj
+                c6 += x * vj
+                x = y7[j]
+                a7 += x * wj
+                c7 += x * vj
             Z[0, k] += a0
             Z[1, k] += a1
             Z[2, k] += a2
@@ -61,6 +106,28 @@ def logits8(X, i, W, b, Z, zero):
             Z[5, k] += a5
             Z[6, k] += a6
             Z[7, k] += a7
+            Z[0, k + 1] += c0
+            Z[1, k + 1] += c1
+            Z[2, k + 1] += c2
+            Z[3, k + 1] += c3
+            Z[4, k + 1] += c4
+            Z[5, k + 1] += c5
+            Z[6, k + 1] += c6
+            Z[7, k + 1] += c7
+            k += 2
+        if k < n_classes:
+            w = W[k, j0:j1]
+            _dot8x1(y0, y1, y2, y3, y4, y5, y6, y7, w, Z, k, zero)
+
+
+@jit
+def _axpy8x1(y0, y1, y2, y3, y4, y5, y6, y7, R, k, g):
+    r0, r1, r2, r3 = R[0, k], R[1, k], R[2, k], R[3, k]
+    r4, r5, r6, r7 = R[4, k], R[5, k], R[6, k], R[7, k]
+    for j in range(g.shape[0]):
+        g[j] += ((r0 * y0[j] + r1 * y1[j]) + (r2 * y2[j] + r3 * y3[j])) + (
+            (r4 * y4[j] + r5 * y5[j]) + (r6 * y6[j] + r7 * y7[j])
+        )
 
 
 @jit
@@ -74,14 +141,26 @@ def accumulate8(X, i, R, Gb):
         j1 = min(d, j0 + J_BLOCK)
         y0, y1, y2, y3 = x0[j0:j1], x1[j0:j1], x2[j0:j1], x3[j0:j1]
         y4, y5, y6, y7 = x4[j0:j1], x5[j0:j1], x6[j0:j1], x7[j0:j1]
-        for k in range(n_classes):
-            g = Gb[k, j0:j1]
+        k = 0
+        while k + 1 < n_classes:
+            # Two classes at once: each row segment is loaded once for both.
+            g, h = Gb[k, j0:j1], Gb[k + 1, j0:j1]
             r0, r1, r2, r3 = R[0, k], R[1, k], R[2, k], R[3, k]
             r4, r5, r6, r7 = R[4, k], R[5, k], R[6, k], R[7, k]
+            s0, s1, s2, s3 = R[0, k + 1], R[1, k + 1], R[2, k + 1], R[3, k + 1]
+            s4, s5, s6, s7 = R[4, k + 1], R[5, k + 1], R[6, k + 1], R[7, k + 1]
             for j in range(j1 - j0):
-                g[j] += ((r0 * y0[j] + r1 * y1[j]) + (r2 * y2[j] + r3 * y3[j])) + (
-                    (r4 * y4[j] + r5 * y5[j]) + (r6 * y6[j] + r7 * y7[j])
+                e0, e1, e2, e3 = y0[j], y1[j], y2[j], y3[j]
+                e4, e5, e6, e7 = y4[j], y5[j], y6[j], y7[j]
+                g[j] += ((r0 * e0 + r1 * e1) + (r2 * e2 + r3 * e3)) + (
+                    (r4 * e4 + r5 * e5) + (r6 * e6 + r7 * e7)
                 )
+                h[j] += ((s0 * e0 + s1 * e1) + (s2 * e2 + s3 * e3)) + (
+                    (s4 * e4 + s5 * e5) + (s6 * e6 + s7 * e7)
+                )
+            k += 2
+        if k < n_classes:
+            _axpy8x1(y0, y1, y2, y3, y4, y5, y6, y7, R, k, Gb[k, j0:j1])
     for k in range(n_classes):
         Gb[k, d] += ((R[0, k] + R[1, k]) + (R[2, k] + R[3, k])) + (
             (R[4, k] + R[5, k]) + (R[6, k] + R[7, k])
