@@ -55,7 +55,7 @@ CHUNK_MAX = 64
 CHUNK_MIN_ROWS = 256
 
 #: Memory allowed for the per-chunk partial gradients of one reduction.
-PARTIALS_BUDGET = 8 * 2**20
+PARTIALS_BUDGET = 32 * 2**20
 
 _CACHE_WARNED = False
 _CONTROLLER = None

@@ -8,6 +8,11 @@ partial of the row's chunk. Rows are split into ``n_chunks`` contiguous chunks
 partials in chunk order, so the result is bitwise the same for any number of
 threads.
 
+The dense kernel walks its chunk in register tiles of eight rows (see
+:mod:`._dense`), computes in the dtype of ``X`` with float64 flushes, and for
+two classes computes one logit ``(w_1 - w_0) x`` per row and one gradient row
+(the other is its negative). The CSR kernel accumulates logits in float64.
+
 Targets are given in a compressed sparse row form ``(t_ptr, t_cls, t_prob)``:
 a hard label is one entry of probability 1, a soft target a full row. Label
 smoothing ``eps`` mixes the uniform distribution into every target.
