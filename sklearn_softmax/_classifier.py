@@ -8,6 +8,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -15,10 +16,20 @@ from ._compat import Interval, StrOptions, _fit_context
 from ._config import compute_threads
 from ._objective import SoftmaxObjective, Targets
 from ._predict import linear_predictor, log_softmax, softmax
-from ._solvers import lbfgs
+from ._online import fit_sgd, partial_fit, reset_online_attributes
+from ._solvers import SCHEDULES, lbfgs
 from ._validation import check_n_classes, effective_sample_weight
 
 __all__ = ["SoftmaxClassifier"]
+
+
+def _is_stochastic(estimator):
+    if estimator.solver != "sgd":
+        raise AttributeError(
+            f"partial_fit is only available with solver='sgd', not "
+            f"{estimator.solver!r}."
+        )
+    return True
 
 
 class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
@@ -49,13 +60,18 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
         Inverse of the regularisation strength; ``np.inf`` disables the penalty.
     fit_intercept : bool, default=True
         Whether to fit (unpenalised) intercepts.
-    solver : {"lbfgs"}, default="lbfgs"
+    solver : {"lbfgs", "sgd"}, default="lbfgs"
         Optimisation algorithm. ``"lbfgs"`` uses :func:`scipy.optimize.minimize`
-        with the options ``LogisticRegression`` uses.
+        with the options ``LogisticRegression`` uses. ``"sgd"`` is minibatch
+        stochastic gradient descent on the same objective (every minibatch
+        gradient is an unbiased estimate of the full gradient); it also
+        enables :meth:`partial_fit`.
     max_iter : int, default=100
-        Maximum number of solver iterations.
+        Maximum number of iterations (``"lbfgs"``) or epochs (``"sgd"``).
     tol : float, default=1e-4
-        Stop when the largest absolute gradient entry falls below ``tol``.
+        ``"lbfgs"``: stop when the largest absolute gradient entry falls below
+        ``tol``. ``"sgd"``: the improvement of the objective (or of the
+        validation score) an epoch must bring to count as progress.
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes, multiplied into the sample weights.
         ``"balanced"`` uses ``S / (n_classes * S_k)`` with ``S_k`` the total
@@ -69,9 +85,44 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
         allows. Never more than ``NUMBA_NUM_THREADS``. Results do not depend
         on it.
     verbose : int, default=0
-        When positive, print the objective and gradient norm every iteration.
+        When positive, print the objective and gradient norm every iteration
+        (``"sgd"``: the objective and learning rate after every epoch).
     random_state : int, RandomState instance or None, default=None
-        Unused by ``"lbfgs"``; kept for solvers that shuffle.
+        Seeds the shuffling and the early-stopping split of ``"sgd"``;
+        unused by ``"lbfgs"``.
+    batch_size : int, default=32
+        ``"sgd"``: rows per update (at most ``n_samples``).
+    learning_rate : {"constant", "invscaling", "adaptive", "adam"}, default="adaptive"
+        ``"sgd"``: step rule. ``"constant"`` steps ``eta0``; ``"invscaling"``
+        steps ``eta0 / (t + 1) ** power_t`` at update ``t``; ``"adaptive"``
+        keeps ``eta0`` until ``n_iter_no_change`` epochs bring no progress,
+        then divides it by 5 (and stops below ``1e-6``); these three use
+        ``momentum``. ``"adam"`` is Adam (Kingma and Ba, 2015) with step
+        ``eta0``.
+    eta0 : float, default=0.01
+        ``"sgd"``: initial learning rate.
+    power_t : float, default=0.5
+        ``"sgd"``: exponent of ``"invscaling"``.
+    momentum : float, default=0.9
+        ``"sgd"``: heavy-ball momentum of the non-Adam schedules; 0 disables it.
+    beta_1 : float, default=0.9
+        ``"adam"``: decay rate of the first-moment estimates.
+    beta_2 : float, default=0.999
+        ``"adam"``: decay rate of the second-moment estimates.
+    epsilon : float, default=1e-8
+        ``"adam"``: added to the denominator for numerical stability.
+    shuffle : bool, default=True
+        ``"sgd"``: visit the rows in a new random order every epoch (and in
+        every :meth:`partial_fit` call).
+    early_stopping : bool, default=False
+        ``"sgd"``: hold out a stratified ``validation_fraction`` of the rows,
+        stop when their accuracy stops improving, and keep the coefficients
+        of the best epoch. Not used by :meth:`partial_fit`.
+    validation_fraction : float, default=0.1
+        Share of the rows held out by ``early_stopping``.
+    n_iter_no_change : int, default=5
+        ``"sgd"``: epochs without an improvement of at least ``tol`` before
+        stopping (or, with ``"adaptive"``, before dividing the learning rate).
 
     Attributes
     ----------
@@ -84,7 +135,18 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
     intercept_ : ndarray of shape (1,) or (n_classes,)
         Intercepts (zeros when ``fit_intercept=False``).
     n_iter_ : int
-        Number of solver iterations of the last fit.
+        Number of solver iterations of the last fit; for ``"sgd"`` epochs,
+        plus one per :meth:`partial_fit` call.
+    loss_curve_ : list of float
+        ``"sgd"`` only: the objective after every epoch of :meth:`fit`
+        (computed on the training rows); every :meth:`partial_fit` call
+        appends the mean of its minibatch objectives.
+    validation_scores_ : list of float or None
+        ``"sgd"`` with ``early_stopping``: the validation accuracy after
+        every epoch; otherwise None.
+    t_ : int
+        ``"sgd"`` only: number of parameter updates (minibatches) since the
+        last :meth:`fit` began. (``MLPClassifier.t_`` counts samples instead.)
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -109,7 +171,7 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "C": [Interval(Real, 0, None, closed="neither")],
         "fit_intercept": ["boolean"],
-        "solver": [StrOptions({"lbfgs"})],
+        "solver": [StrOptions({"lbfgs", "sgd"})],
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "class_weight": [dict, StrOptions({"balanced"}), None],
@@ -117,6 +179,18 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
         "n_jobs": [Integral, None],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions(set(SCHEDULES))],
+        "eta0": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "shuffle": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -132,6 +206,18 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
         n_jobs=None,
         verbose=0,
         random_state=None,
+        batch_size=32,
+        learning_rate="adaptive",
+        eta0=0.01,
+        power_t=0.5,
+        momentum=0.9,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        shuffle=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
     ):
         self.C = C
         self.fit_intercept = fit_intercept
@@ -143,6 +229,18 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.verbose = verbose
         self.random_state = random_state
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.eta0 = eta0
+        self.power_t = power_t
+        self.momentum = momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.shuffle = shuffle
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -173,7 +271,11 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
         objective = self._objective(X, targets, sw)
         theta0 = self._initial_theta(objective, classes)
         with compute_threads(self.n_jobs):
-            result = self._solve(objective, theta0)
+            if self.solver == "sgd":
+                objective, result = fit_sgd(self, X, targets, sw, theta0)
+            else:
+                reset_online_attributes(self)
+                result = self._solve(objective, theta0)
         if not result.converged:
             warnings.warn(
                 f"SoftmaxClassifier: {self.solver} stopped before converging "
@@ -185,6 +287,36 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
         self._set_coef(*objective.unpack(result.theta), X.dtype)
         self.n_iter_ = result.n_iter
         return self
+
+    @available_if(_is_stochastic)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One pass of minibatch SGD over ``X, y``, continuing the last state.
+
+        Only with ``solver="sgd"``. The update rule, its learning rate and
+        moment estimates carry over between calls (:meth:`fit` starts afresh).
+        The penalty is that of the objective over all rows passed so far.
+        ``early_stopping`` is not used.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A batch of training data; ``n_features`` must not change.
+        y : array-like of shape (n_samples,)
+            Labels, all in ``classes``; a batch need not contain every class.
+        classes : array-like of shape (n_classes,), default=None
+            All labels the stream can contain. Required on the first call
+            (unless the model is already fitted); later it must not change.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights. ``class_weight`` must be a dict or None.
+
+        Returns
+        -------
+        self : SoftmaxClassifier
+            The updated estimator.
+        """
+        with compute_threads(self.n_jobs):
+            return partial_fit(self, X, y, classes, sample_weight)
 
     def _prepare_fit(self, X, y, sample_weight):
         """Validate fit inputs; return X, targets, weights and classes."""

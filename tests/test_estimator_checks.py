@@ -18,6 +18,7 @@ ESTIMATORS = [
     SoftmaxClassifier(fit_intercept=False),
     SoftmaxClassifier(C=0.01),
     SoftmaxClassifier(class_weight="balanced"),
+    SoftmaxClassifier(solver="sgd", random_state=0),
 ]
 
 
