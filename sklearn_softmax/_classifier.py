@@ -15,8 +15,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._compat import Interval, StrOptions, _fit_context
 from ._config import compute_threads
 from ._objective import SoftmaxObjective, Targets
-from ._predict import linear_predictor, log_softmax, softmax
 from ._online import fit_sgd, partial_fit, reset_online_attributes
+from ._predict import linear_predictor, log_softmax, softmax
 from ._solvers import SCHEDULES, lbfgs
 from ._validation import check_n_classes, effective_sample_weight
 

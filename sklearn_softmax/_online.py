@@ -168,15 +168,16 @@ def _partial_fit_classes(est, classes):
         classes = np.asarray(classes)
         unique = np.unique(classes)
         if unique.shape[0] != classes.shape[0]:
-            raise ValueError(f"classes={classes!r} contains repeated labels.")
+            raise ValueError(f"classes={classes.tolist()} contains repeated labels.")
         if fitted is not None and not np.array_equal(fitted, unique):
             raise ValueError(
-                f"classes={classes!r} is not the same as on the previous call "
-                f"to partial_fit or fit, which used {fitted!r}."
+                f"classes={classes.tolist()} is not the same as on the previous "
+                f"call to partial_fit or fit, which used {fitted.tolist()}."
             )
         if unique.shape[0] < 2:
             raise ValueError(
-                f"classes={classes!r} must hold at least 2 classes for partial_fit."
+                f"classes={classes.tolist()} must hold at least 2 classes for "
+                "partial_fit."
             )
         return unique
     if fitted is None:
@@ -221,8 +222,8 @@ def partial_fit(est, X, y, classes=None, sample_weight=None):
     unknown = ~np.isin(y, classes)
     if np.any(unknown):
         raise ValueError(
-            f"y contains labels not in classes: {np.unique(y[unknown])!r}; "
-            f"classes are {classes!r}."
+            f"y contains labels not in classes: {np.unique(y[unknown]).tolist()}; "
+            f"classes are {classes.tolist()}."
         )
     y_encoded = np.searchsorted(classes, y)
     sw = _partial_fit_weights(est, sample_weight, X, y, y_encoded, classes)

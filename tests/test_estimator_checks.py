@@ -28,8 +28,6 @@ def _expected_failed_checks(estimator):
     return {}
 
 
-@parametrize_with_checks(
-    ESTIMATORS, expected_failed_checks=_expected_failed_checks
-)
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failed_checks)
 def test_sklearn_compatible(estimator, check):
     check(estimator)

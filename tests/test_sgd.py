@@ -1,4 +1,4 @@
-"""solver="sgd": update rule, convergence to the L-BFGS optimum, stopping, attributes."""
+"""solver="sgd": update rule, convergence to the L-BFGS optimum, stopping."""
 
 import warnings
 
@@ -96,8 +96,16 @@ def test_updates_follow_the_documented_rule(rule, fit_intercept, k):
     for _ in range(epochs):
         order = rng.permutation(len(y))
         P = _reference_epoch(
-            X, y, sw, P, order, batch_size=batch_size, C=C,
-            fit_intercept=fit_intercept, rule=rule, state=state,
+            X,
+            y,
+            sw,
+            P,
+            order,
+            batch_size=batch_size,
+            C=C,
+            fit_intercept=fit_intercept,
+            rule=rule,
+            state=state,
         )
     np.testing.assert_allclose(clf._sgd_state.params, P, rtol=1e-10, atol=1e-12)
     assert clf.t_ == epochs * -(-len(y) // batch_size)
@@ -109,8 +117,14 @@ def test_full_batch_step_is_a_gradient_step(sparse):
     # objective L-BFGS minimises (weights, penalty scaling and all).
     X, y, sw = _small_problem(n=40, d=6, k=4, seed=1)
     clf = SoftmaxClassifier(
-        C=0.3, solver="sgd", learning_rate="constant", eta0=0.1, momentum=0.0,
-        batch_size=1000, max_iter=1, shuffle=False,
+        C=0.3,
+        solver="sgd",
+        learning_rate="constant",
+        eta0=0.1,
+        momentum=0.0,
+        batch_size=1000,
+        max_iter=1,
+        shuffle=False,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -130,7 +144,9 @@ def test_reaches_lbfgs_optimum_on_digits():
     X, y = load_digits(return_X_y=True)
     X = StandardScaler().fit_transform(X)
     ref = SoftmaxClassifier(C=0.01, max_iter=1000, tol=1e-10).fit(X, y)
-    clf = SoftmaxClassifier(C=0.01, solver="sgd", tol=1e-5, max_iter=200, random_state=0)
+    clf = SoftmaxClassifier(
+        C=0.01, solver="sgd", tol=1e-5, max_iter=200, random_state=0
+    )
     clf.fit(X, y)
     f_ref, f_sgd = _objective_value(ref, X, y), _objective_value(clf, X, y)
     assert clf.n_iter_ < 200
@@ -153,7 +169,11 @@ def test_reaches_lbfgs_optimum_on_synthetic_50k():
     y = (P.cumsum(axis=1) > rng.random((n, 1))).argmax(axis=1)
     ref = SoftmaxClassifier(max_iter=1000, tol=1e-8).fit(X, y)
     clf = SoftmaxClassifier(
-        solver="sgd", eta0=0.002, tol=1e-4, n_iter_no_change=2, max_iter=12,
+        solver="sgd",
+        eta0=0.002,
+        tol=1e-4,
+        n_iter_no_change=2,
+        max_iter=12,
         random_state=0,
     )
     with warnings.catch_warnings():
@@ -168,7 +188,9 @@ def test_reaches_lbfgs_optimum_on_synthetic_50k():
 def test_deterministic_and_independent_of_n_jobs():
     X, y = make_classification(600, 10, n_informative=6, n_classes=4, random_state=0)
     fits = [
-        SoftmaxClassifier(solver="sgd", random_state=7, n_jobs=n_jobs, max_iter=5).fit(X, y)
+        SoftmaxClassifier(solver="sgd", random_state=7, n_jobs=n_jobs, max_iter=5).fit(
+            X, y
+        )
         for n_jobs in (1, 2, 1)
     ]
     for other in fits[1:]:
@@ -197,8 +219,13 @@ def test_early_stopping_keeps_best_validation_epoch():
         1000, 20, n_informative=5, n_classes=3, flip_y=0.2, random_state=0
     )
     clf = SoftmaxClassifier(
-        solver="sgd", early_stopping=True, validation_fraction=0.2,
-        n_iter_no_change=3, learning_rate="constant", random_state=0, max_iter=50,
+        solver="sgd",
+        early_stopping=True,
+        validation_fraction=0.2,
+        n_iter_no_change=3,
+        learning_rate="constant",
+        random_state=0,
+        max_iter=50,
     ).fit(X, y)
     scores = clf.validation_scores_
     assert len(scores) == len(clf.loss_curve_) == clf.n_iter_ < 50
@@ -258,7 +285,9 @@ def test_max_iter_warns_and_counts_epochs():
 def test_every_schedule_decreases_the_objective(rule):
     X, y = load_digits(n_class=4, return_X_y=True)
     X = X / 16.0
-    clf = SoftmaxClassifier(solver="sgd", learning_rate=rule, max_iter=20, random_state=0)
+    clf = SoftmaxClassifier(
+        solver="sgd", learning_rate=rule, max_iter=20, random_state=0
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf.fit(X, y)

@@ -62,7 +62,7 @@ def sgd_pass(objective, P, optimizer, order, *, batch_size, weight_mean, weight_
     batch_size : int
         Rows per update (the last batch may be smaller).
     weight_mean, weight_total : float
-        ``\bar s`` and ``S`` of the gradient estimate (module docstring).
+        Mean weight and total weight ``S`` of the estimate (module docstring).
 
     Returns
     -------
