@@ -14,22 +14,13 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._compat import Interval, StrOptions, _fit_context
 from ._config import compute_threads
-from ._objective import SoftmaxObjective, Targets
-from ._online import fit_sgd, partial_fit, reset_online_attributes
+from ._objective import SoftmaxObjective
+from ._online import fit_sgd, is_stochastic, partial_fit, reset_online_attributes
 from ._predict import linear_predictor, log_softmax, softmax
 from ._solvers import SCHEDULES, lbfgs
-from ._validation import check_n_classes, effective_sample_weight
+from ._targets import encode_targets, is_probability_targets
 
 __all__ = ["SoftmaxClassifier"]
-
-
-def _is_stochastic(estimator):
-    if estimator.solver != "sgd":
-        raise AttributeError(
-            f"partial_fit is only available with solver='sgd', not "
-            f"{estimator.solver!r}."
-        )
-    return True
 
 
 class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
@@ -45,6 +36,9 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
     where :math:`s_i` are the sample weights multiplied by the class weights,
     :math:`\mathrm{CE}_i = -\log p_{i, y_i}` is the cross-entropy of the softmax of
     the logits :math:`W x_i + b`, and the intercept :math:`b` is not penalised.
+    With probability targets or label smoothing, :math:`\mathrm{CE}_i =
+    -\sum_k t_{ik} \log p_{ik}` against the row's target distribution
+    :math:`t_i` (see ``label_smoothing`` and :meth:`fit`).
     This is the objective of :class:`sklearn.linear_model.LogisticRegression`,
     so with the same ``C`` both estimators fit the same model. For two classes
     the model is the logistic special case: one row of coefficients, the
@@ -75,7 +69,24 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes, multiplied into the sample weights.
         ``"balanced"`` uses ``S / (n_classes * S_k)`` with ``S_k`` the total
-        sample weight of class ``k``.
+        sample weight of class ``k``. With probability targets the weight of
+        a row is the class weight of its expected class,
+        ``sum_k class_weight[k] * Y[i, k]``, and its target is reweighted
+        accordingly, exactly as if the row were repeated once per class
+        with weight ``Y[i, k]``; ``S_k`` is then the target mass of class ``k``.
+    label_smoothing : float in [0, 1), default=0.0
+        Mixes the uniform distribution into every target: the target of a
+        row with label ``k`` is ``(1 - eps) * onehot(k) + eps / n_classes``,
+        as in PyTorch's ``CrossEntropyLoss(label_smoothing=eps)``; probability
+        targets are smoothed the same way.
+    classes : array-like of shape (n_classes,), default=None
+        Class labels known before fitting. With probability targets ``Y``
+        (a 2-D ``y`` of ``n_classes >= 2`` columns), the labels of the
+        columns of ``Y`` in column order; ``None`` means
+        ``arange(n_classes)``. With 1-D labels, the full set of labels, which
+        must include every label of ``y``; classes without samples are
+        allowed. ``classes_`` is always sorted (the columns of
+        ``predict_proba`` follow ``classes_``, not the order given here).
     warm_start : bool, default=False
         Start from the previous solution when refitting on data with the same
         classes and features.
@@ -93,12 +104,10 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
     batch_size : int, default=32
         ``"sgd"``: rows per update (at most ``n_samples``).
     learning_rate : {"constant", "invscaling", "adaptive", "adam"}, default="adaptive"
-        ``"sgd"``: step rule. ``"constant"`` steps ``eta0``; ``"invscaling"``
-        steps ``eta0 / (t + 1) ** power_t`` at update ``t``; ``"adaptive"``
-        keeps ``eta0`` until ``n_iter_no_change`` epochs bring no progress,
-        then divides it by 5 (and stops below ``1e-6``); these three use
-        ``momentum``. ``"adam"`` is Adam (Kingma and Ba, 2015) with step
-        ``eta0``.
+        ``"sgd"``: step rule. ``"constant"``: ``eta0``; ``"invscaling"``:
+        ``eta0 / (t + 1) ** power_t`` at update ``t``; ``"adaptive"``: ``eta0``
+        divided by 5 whenever ``n_iter_no_change`` epochs bring no progress
+        (stops below ``1e-6``); these use ``momentum``. ``"adam"``: Adam.
     eta0 : float, default=0.01
         ``"sgd"``: initial learning rate.
     power_t : float, default=0.5
@@ -112,17 +121,16 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
     epsilon : float, default=1e-8
         ``"adam"``: added to the denominator for numerical stability.
     shuffle : bool, default=True
-        ``"sgd"``: visit the rows in a new random order every epoch (and in
-        every :meth:`partial_fit` call).
+        ``"sgd"``: visit the rows in a new random order every epoch.
     early_stopping : bool, default=False
         ``"sgd"``: hold out a stratified ``validation_fraction`` of the rows,
-        stop when their accuracy stops improving, and keep the coefficients
-        of the best epoch. Not used by :meth:`partial_fit`.
+        stop when their accuracy stops improving, keep the best epoch's
+        coefficients. Not used by :meth:`partial_fit`.
     validation_fraction : float, default=0.1
         Share of the rows held out by ``early_stopping``.
     n_iter_no_change : int, default=5
-        ``"sgd"``: epochs without an improvement of at least ``tol`` before
-        stopping (or, with ``"adaptive"``, before dividing the learning rate).
+        ``"sgd"``: epochs without progress of ``tol`` before stopping (or,
+        with ``"adaptive"``, dividing the learning rate).
 
     Attributes
     ----------
@@ -138,15 +146,12 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
         Number of solver iterations of the last fit; for ``"sgd"`` epochs,
         plus one per :meth:`partial_fit` call.
     loss_curve_ : list of float
-        ``"sgd"`` only: the objective after every epoch of :meth:`fit`
-        (computed on the training rows); every :meth:`partial_fit` call
-        appends the mean of its minibatch objectives.
+        ``"sgd"``: the objective (training rows) after every epoch of
+        :meth:`fit`; :meth:`partial_fit` appends its mean minibatch objective.
     validation_scores_ : list of float or None
-        ``"sgd"`` with ``early_stopping``: the validation accuracy after
-        every epoch; otherwise None.
+        ``early_stopping``: validation accuracy after every epoch, else None.
     t_ : int
-        ``"sgd"`` only: number of parameter updates (minibatches) since the
-        last :meth:`fit` began. (``MLPClassifier.t_`` counts samples instead.)
+        ``"sgd"``: parameter updates (minibatches) since :meth:`fit` began.
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -169,12 +174,14 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "C": [Interval(Real, 0, None, closed="neither")],
+        "C": [Interval(Real, 0, None, closed="right")],
         "fit_intercept": ["boolean"],
         "solver": [StrOptions({"lbfgs", "sgd"})],
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "class_weight": [dict, StrOptions({"balanced"}), None],
+        "label_smoothing": [Interval(Real, 0, 1, closed="left")],
+        "classes": ["array-like", None],
         "warm_start": ["boolean"],
         "n_jobs": [Integral, None],
         "verbose": ["verbose"],
@@ -202,6 +209,8 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
         max_iter=100,
         tol=1e-4,
         class_weight=None,
+        label_smoothing=0.0,
+        classes=None,
         warm_start=False,
         n_jobs=None,
         verbose=0,
@@ -225,6 +234,8 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
         self.max_iter = max_iter
         self.tol = tol
         self.class_weight = class_weight
+        self.label_smoothing = label_smoothing
+        self.classes = classes
         self.warm_start = warm_start
         self.n_jobs = n_jobs
         self.verbose = verbose
@@ -257,8 +268,14 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
             Training data. float32 stays float32; other dtypes become float64.
             Sparse input is used as CSR; dense input as C-contiguous (an
             F-ordered array is copied once, as ``LogisticRegression`` does).
-        y : array-like of shape (n_samples,)
-            Class labels of any type.
+        y : {array-like, sparse matrix} of shape (n_samples,) or \
+(n_samples, n_classes)
+            Class labels of any type, or probability targets: a 2-D array
+            (dense or sparse) with one column per class whose rows are
+            non-negative and sum to 1 (tolerance 1e-6). A 2-D ``y`` with one
+            column is a column of labels (raveled with a
+            ``DataConversionWarning``). Multilabel and multi-output targets
+            are not supported.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights; not all zero.
 
@@ -275,7 +292,13 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
                 objective, result = fit_sgd(self, X, targets, sw, theta0)
             else:
                 reset_online_attributes(self)
-                result = self._solve(objective, theta0)
+                result = lbfgs(
+                    objective,
+                    theta0,
+                    max_iter=self.max_iter,
+                    tol=self.tol,
+                    verbose=self.verbose,
+                )
         if not result.converged:
             warnings.warn(
                 f"SoftmaxClassifier: {self.solver} stopped before converging "
@@ -288,25 +311,24 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
         self.n_iter_ = result.n_iter
         return self
 
-    @available_if(_is_stochastic)
+    @available_if(is_stochastic)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One pass of minibatch SGD over ``X, y``, continuing the last state.
 
-        Only with ``solver="sgd"``. The update rule, its learning rate and
-        moment estimates carry over between calls (:meth:`fit` starts afresh).
-        The penalty is that of the objective over all rows passed so far.
-        ``early_stopping`` is not used.
+        Only with ``solver="sgd"``. Step counter, learning rate and moments
+        carry over between calls (:meth:`fit` starts afresh). The penalty is
+        that of the objective over all rows passed so far.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            A batch of training data; ``n_features`` must not change.
+            A batch of training data.
         y : array-like of shape (n_samples,)
-            Labels, all in ``classes``; a batch need not contain every class.
+            Labels in ``classes``; a batch need not contain every class.
         classes : array-like of shape (n_classes,), default=None
             All labels the stream can contain. Required on the first call
-            (unless the model is already fitted); later it must not change.
+            unless the ``classes`` parameter or a fit gave them; never changes.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights. ``class_weight`` must be a dict or None.
 
@@ -320,6 +342,7 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
 
     def _prepare_fit(self, X, y, sample_weight):
         """Validate fit inputs; return X, targets, weights and classes."""
+        soft = is_probability_targets(y)
         X, y = validate_data(
             self,
             X,
@@ -327,34 +350,25 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
             accept_sparse="csr",
             dtype=[np.float64, np.float32],
             order="C",
+            multi_output=soft,
         )
-        check_classification_targets(y)
-        classes, y_encoded = np.unique(y, return_inverse=True)
-        check_n_classes(classes)
-        sw = effective_sample_weight(
-            sample_weight, X, y, classes, y_encoded, self.class_weight
+        if not soft:
+            check_classification_targets(y)
+        enc = encode_targets(
+            y, sample_weight, classes=self.classes, class_weight=self.class_weight
         )
-        return X, Targets.from_labels(y_encoded, len(classes)), sw, classes
+        return X, enc.targets, enc.sample_weight, enc.classes
 
     def _objective(self, X, targets, sw):
-        """The objective this estimator's parameters define on the data."""
+        """Build the objective this estimator's parameters define on the data."""
         return SoftmaxObjective(
             X,
             targets,
             sw,
             C=self.C,
             fit_intercept=self.fit_intercept,
+            label_smoothing=self.label_smoothing,
             penalty_scale=2.0 if targets.n_classes == 2 else 1.0,
-        )
-
-    def _solve(self, objective, theta0):
-        """Run the configured solver from ``theta0``."""
-        return lbfgs(
-            objective,
-            theta0,
-            max_iter=self.max_iter,
-            tol=self.tol,
-            verbose=self.verbose,
         )
 
     def _initial_theta(self, objective, classes):

@@ -8,7 +8,7 @@ Policy
 * ``FASTMATH_FLAGS`` lets LLVM reassociate and contract floating point
   operations (vectorised reductions, fused multiply-add) but keeps ``nnan``
   and ``ninf`` off, so NaN and infinity propagate as IEEE 754 says.
-  ``fastmath=True`` is never used.
+  numba's blanket fast-math switch is never turned on.
 * ``cache=True`` is tried first; when numba finds no writable cache location
   (a read-only install without ``NUMBA_CACHE_DIR``), the kernels compile
   without cache and one :class:`RuntimeWarning` says so.
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import types
 import warnings
 
 import numba
@@ -34,6 +35,7 @@ __all__ = [
     "CHUNK_MIN_ROWS",
     "PARTIALS_BUDGET",
     "n_chunks",
+    "parallel_allowed",
     "jit",
     "compute_threads",
     "resolve_n_threads",
@@ -57,6 +59,31 @@ PARTIALS_BUDGET = 32 * 2**20
 
 _CACHE_WARNED = False
 _CONTROLLER = None
+_FORKED_CHILD = False
+
+
+def _mark_forked_child():
+    global _FORKED_CHILD
+    _FORKED_CHILD = True
+
+
+# GNU OpenMP's pool does not survive fork(): a parallel region launched in a
+# child of a process that used it aborts the child. Children therefore run
+# the serial twins, which walk the same chunks and give identical bits.
+os.register_at_fork(after_in_child=_mark_forked_child)
+
+
+def parallel_allowed():
+    """Whether parallel kernels may run in this process.
+
+    Returns
+    -------
+    allowed : bool
+        ``False`` in a child created by ``fork()`` (for example
+        ``multiprocessing`` with the ``"fork"`` start method), where numba's
+        OpenMP pool cannot be used; the serial twins are used there instead.
+    """
+    return not _FORKED_CHILD
 
 
 def _blas_controller():
@@ -69,7 +96,7 @@ def _blas_controller():
 
 
 def n_chunks(n_rows, partial_size):
-    """Number of row chunks for a parallel reduction.
+    """Choose the number of row chunks of a parallel reduction.
 
     The partition depends only on the data shape, never on the thread count,
     so that the reduction is bitwise reproducible for any ``n_jobs``.
@@ -116,6 +143,8 @@ def jit(func=None, *, parallel=False):
     """
     if func is None:
         return lambda f: jit(f, parallel=parallel)
+    if parallel:
+        func = _renamed(func, "__parallel")
     options = dict(nogil=True, parallel=parallel, fastmath=set(FASTMATH_FLAGS))
     if _cache_requested():
         try:
@@ -123,6 +152,26 @@ def jit(func=None, *, parallel=False):
         except RuntimeError as exc:  # no writable cache location
             _warn_no_cache(exc)
     return numba.njit(**options)(func)
+
+
+def _renamed(func, suffix):
+    """Copy ``func`` under another qualified name.
+
+    numba's on-disk cache is keyed by the function's qualified name and
+    signature, not by its compile options: without a distinct name the serial
+    twin would load the parallel twin's machine code from the cache.
+    """
+    clone = types.FunctionType(
+        func.__code__,
+        func.__globals__,
+        func.__name__ + suffix,
+        func.__defaults__,
+        func.__closure__,
+    )
+    clone.__qualname__ = func.__qualname__ + suffix
+    clone.__module__ = func.__module__
+    clone.__doc__ = func.__doc__
+    return clone
 
 
 def _warn_no_cache(exc):

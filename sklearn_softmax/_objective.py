@@ -5,7 +5,8 @@ intercepts :math:`b \in \mathbb{R}^K`, is
 
 .. math::
 
-    f(W, b) = \frac{1}{S} \sum_{i=1}^{n} s_i\, \mathrm{CE}(t_i, \mathrm{softmax}(W x_i + b))
+    f(W, b) = \frac{1}{S} \sum_{i=1}^{n} s_i\,
+              \mathrm{CE}\big(t_i, \mathrm{softmax}(W x_i + b)\big)
               + \frac{\lambda}{2 S} \lVert W \rVert_F^2,
     \qquad S = \sum_i s_i,\quad \lambda = \frac{\texttt{penalty\_scale}}{C},
 
@@ -39,7 +40,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _kernels
-from ._config import n_chunks
+from ._config import n_chunks, parallel_allowed
 
 __all__ = ["Targets", "SoftmaxObjective", "data_loss_gradient", "readonly"]
 
@@ -166,7 +167,9 @@ def data_loss_gradient(X_args, sparse, targets, sw, coef, intercept, eps, parall
     """
     n_classes, d = coef.shape
     n = targets.n_samples
-    chunks = n_chunks(n, n_classes * (d + 1)) if parallel else 1
+    parallel = parallel and parallel_allowed()
+    # The serial twin walks the same chunks, so both give identical bits.
+    chunks = n_chunks(n, n_classes * (d + 1))
     loss_parts = np.zeros(chunks)
     t = (targets.ptr, targets.cls, targets.prob, sw, float(eps))
     if sparse:

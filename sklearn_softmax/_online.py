@@ -22,7 +22,13 @@ from ._objective import Targets
 from ._predict import linear_predictor
 from ._solvers import SGDOptimizer, params_to_theta, sgd, sgd_pass, theta_to_params
 
-__all__ = ["OnlineState", "fit_sgd", "partial_fit", "reset_online_attributes"]
+__all__ = [
+    "OnlineState",
+    "fit_sgd",
+    "is_stochastic",
+    "partial_fit",
+    "reset_online_attributes",
+]
 
 _ONLINE_ATTRIBUTES = ("_sgd_state", "loss_curve_", "validation_scores_", "t_")
 
@@ -50,6 +56,15 @@ class OnlineState:
     random_state: np.random.RandomState
     n_seen: int
     weight_seen: float
+
+
+def is_stochastic(est):
+    """Availability test of ``partial_fit``: only with ``solver="sgd"``."""
+    if est.solver != "sgd":
+        raise AttributeError(
+            f"partial_fit is only available with solver='sgd', not {est.solver!r}."
+        )
+    return True
 
 
 def reset_online_attributes(est):
@@ -164,6 +179,8 @@ def fit_sgd(est, X, targets, sw, theta0):
 def _partial_fit_classes(est, classes):
     """Check ``classes`` against the call history; return the classes to use."""
     fitted = getattr(est, "classes_", None)
+    if classes is None and fitted is None:
+        classes = getattr(est, "classes", None)
     if classes is not None:
         classes = np.asarray(classes)
         unique = np.unique(classes)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _kernels
+from ._config import parallel_allowed
 from ._objective import _prepare_X
 
 __all__ = ["linear_predictor", "log_softmax", "softmax"]
@@ -28,20 +29,29 @@ def linear_predictor(X, coef, intercept):
     coef = np.asarray(coef, dtype=dtype)
     b = np.ascontiguousarray(intercept, dtype=dtype)
     out = np.empty((n, coef.shape[0]), dtype=dtype)
+    par = parallel_allowed()
     if sparse:
-        _kernels.linear_csr(*X_args, np.ascontiguousarray(coef.T), b, out)
+        kernel = _kernels.linear_csr if par else _kernels.linear_csr_serial
+        kernel(*X_args, np.ascontiguousarray(coef.T), b, out)
     else:
-        _kernels.linear_dense(*X_args, np.ascontiguousarray(coef), b, out)
+        kernel = _kernels.linear_dense if par else _kernels.linear_dense_serial
+        kernel(*X_args, np.ascontiguousarray(coef), b, out)
     return out
 
 
 def log_softmax(Z):
     """Replace every row of ``Z`` by its log-softmax, in place, and return it."""
-    _kernels.log_softmax_rows(Z)
+    if parallel_allowed():
+        _kernels.log_softmax_rows(Z)
+    else:
+        _kernels.log_softmax_rows_serial(Z)
     return Z
 
 
 def softmax(Z):
     """Replace every row of ``Z`` by its softmax, in place, and return it."""
-    _kernels.softmax_rows(Z)
+    if parallel_allowed():
+        _kernels.softmax_rows(Z)
+    else:
+        _kernels.softmax_rows_serial(Z)
     return Z

@@ -52,9 +52,7 @@ def effective_sample_weight(sample_weight, X, y, classes, y_encoded, class_weigh
             f"sample weight, but only {weighted_classes.shape[0]} class has any."
         )
     if class_weight is not None:
-        cw = compute_class_weight(
-            class_weight, classes=classes, y=y, sample_weight=sw
-        )
+        cw = compute_class_weight(class_weight, classes=classes, y=y, sample_weight=sw)
         sw *= cw[y_encoded]
     if not np.all(np.isfinite(sw)) or not float(sw.sum()) > 0:
         raise ValueError(

@@ -14,8 +14,8 @@ class SolverResult:
     Attributes
     ----------
     theta : ndarray of float64
-        Final parameters, packed as :class:`~sklearn_softmax._objective.SoftmaxObjective`
-        packs them.
+        Final parameters, packed as
+        :class:`~sklearn_softmax._objective.SoftmaxObjective` packs them.
     objective : float
         Objective value at ``theta``.
     n_iter : int

@@ -1,0 +1,89 @@
+"""Results do not depend on the thread count and are reproducible."""
+
+import numba
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.datasets import make_classification
+
+from sklearn_softmax import SoftmaxClassifier
+
+
+def _data(sparse=False, dtype=np.float64):
+    X, y = make_classification(
+        n_samples=6000, n_features=20, n_informative=10, n_classes=5, random_state=0
+    )
+    X = X.astype(dtype)
+    return (sp.csr_matrix(X) if sparse else X), y
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_bitwise_identical_for_any_n_jobs(sparse, dtype):
+    X, y = _data(sparse, dtype)
+    fits = [
+        SoftmaxClassifier(n_jobs=n_jobs, max_iter=50).fit(X, y)
+        for n_jobs in (1, 2, -1, 1)
+    ]
+    for other in fits[1:]:
+        np.testing.assert_array_equal(other.coef_, fits[0].coef_)
+        np.testing.assert_array_equal(other.intercept_, fits[0].intercept_)
+        assert other.n_iter_ == fits[0].n_iter_
+    np.testing.assert_array_equal(fits[1].predict_proba(X), fits[0].predict_proba(X))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_n_jobs_restores_thread_count():
+    X, y = _data()
+    before = numba.get_num_threads()
+    SoftmaxClassifier(n_jobs=1, max_iter=5).fit(X, y)
+    assert numba.get_num_threads() == before
+
+
+def test_n_jobs_restored_after_error():
+    before = numba.get_num_threads()
+    with pytest.raises(ValueError):
+        SoftmaxClassifier(n_jobs=1).fit(np.full((4, 2), np.nan), [0, 1, 0, 1])
+    assert numba.get_num_threads() == before
+
+
+FORK_SCRIPT = """
+import multiprocessing as mp
+import numpy as np
+from sklearn_softmax import SoftmaxClassifier
+
+rng = np.random.default_rng(0)
+X = rng.standard_normal((3000, 5))
+y = np.arange(3000) % 3
+parent = SoftmaxClassifier().fit(X, y)  # the parent uses the parallel kernels
+
+
+def work(_):
+    clf = SoftmaxClassifier().fit(X, y)
+    return clf.coef_.tobytes(), clf.predict_proba(X).tobytes()
+
+
+if __name__ == "__main__":
+    with mp.get_context("fork").Pool(2) as pool:
+        results = pool.map(work, range(2))
+    same = all(
+        c == parent.coef_.tobytes() and p == parent.predict_proba(X).tobytes()
+        for c, p in results
+    )
+    print("SAME" if same else "DIFFERENT")
+"""
+
+
+def test_fit_in_forked_children(tmp_path):
+    # GNU OpenMP aborts a forked child that launches a parallel region; the
+    # children must fall back to the serial twins and get identical bits.
+    import subprocess
+    import sys
+
+    script = tmp_path / "fork_fit.py"
+    script.write_text(FORK_SCRIPT)
+    out = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "SAME", out.stdout + out.stderr

@@ -1,0 +1,143 @@
+"""Every kernel against a naive NumPy reference."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from _reference import data_term, dense_targets
+from scipy.special import log_softmax as np_log_softmax
+from scipy.special import logsumexp
+from scipy.special import softmax as np_softmax
+
+from sklearn_softmax import _kernels
+from sklearn_softmax._objective import Targets, _prepare_X, data_loss_gradient
+from sklearn_softmax._predict import linear_predictor, log_softmax, softmax
+
+RTOL = {np.float64: 1e-10, np.float32: 2e-5}
+
+
+def _problem(rng, n=300, d=7, K=4, dtype=np.float64, scale=1.0, sparse=False):
+    X = rng.standard_normal((n, d))
+    if sparse:
+        X[rng.random((n, d)) < 0.6] = 0.0
+        X = sp.csr_matrix(X)
+    X = X.astype(dtype)
+    coef = (scale * rng.standard_normal((K, d))).astype(dtype)
+    intercept = rng.standard_normal(K).astype(dtype)
+    y = rng.integers(0, K, n)
+    sw = rng.uniform(0.1, 2.0, n)
+    return X, coef, intercept, y, sw
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("parallel", [True, False])
+@pytest.mark.parametrize("eps", [0.0, 0.1])
+@pytest.mark.parametrize("soft", [False, True])
+def test_data_loss_gradient_matches_reference(dtype, sparse, parallel, eps, soft):
+    rng = np.random.default_rng(0)
+    X, coef, intercept, y, sw = _problem(rng, dtype=dtype, sparse=sparse)
+    if soft:
+        targets = Targets.from_proba(rng.dirichlet(np.ones(4), size=y.shape[0]))
+    else:
+        targets = Targets.from_labels(y, 4)
+    is_sparse, X_args, _, _ = _prepare_X(X)
+    loss, grad = data_loss_gradient(
+        X_args, is_sparse, targets, sw, coef, intercept, eps, parallel
+    )
+    ref_loss, ref_grad = data_term(X, dense_targets(targets), sw, coef, intercept, eps)
+    rtol = RTOL[dtype]
+    assert grad.shape == (4, 8)
+    np.testing.assert_allclose(loss, ref_loss, rtol=rtol)
+    np.testing.assert_allclose(
+        grad, ref_grad, rtol=rtol, atol=rtol * np.abs(ref_grad).max()
+    )
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_fused_kernel_is_stable_for_extreme_logits(dtype):
+    rng = np.random.default_rng(1)
+    X, coef, intercept, y, sw = _problem(rng, n=64, dtype=dtype, scale=1e4)
+    targets = Targets.from_labels(y, 4)
+    _, X_args, _, _ = _prepare_X(X)
+    loss, grad = data_loss_gradient(
+        X_args, False, targets, sw, coef, intercept, 0.0, True
+    )
+    ref_loss, ref_grad = data_term(X, dense_targets(targets), sw, coef, intercept, 0.0)
+    assert np.isfinite(loss) and np.all(np.isfinite(grad))
+    np.testing.assert_allclose(
+        loss, ref_loss, rtol=1e-6 if dtype == np.float32 else 1e-12
+    )
+    np.testing.assert_allclose(
+        grad, ref_grad, rtol=1e-4, atol=1e-4 * np.abs(ref_grad).max()
+    )
+
+
+def test_serial_twin_is_bitwise_equal_to_parallel():
+    rng = np.random.default_rng(2)
+    X, coef, intercept, y, sw = _problem(rng, n=5000, d=13, K=5)
+    X_args = (X,)
+    targets = Targets.from_labels(np.minimum(y, 4), 5)
+    coef = rng.standard_normal((5, 13))
+    intercept = rng.standard_normal(5)
+    par = data_loss_gradient(X_args, False, targets, sw, coef, intercept, 0.05, True)
+    ser = data_loss_gradient(X_args, False, targets, sw, coef, intercept, 0.05, False)
+    ref = data_term(X, dense_targets(targets), sw, coef, intercept, 0.05)
+    np.testing.assert_allclose(par[1], ref[1], rtol=1e-10, atol=1e-10)
+    # Same fixed partition, same order of additions: identical bits.
+    assert par[0] == ser[0]
+    np.testing.assert_array_equal(par[1], ser[1])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_linear_predictor(dtype, sparse):
+    rng = np.random.default_rng(3)
+    X, coef, intercept, _, _ = _problem(rng, dtype=dtype, sparse=sparse)
+    Z = linear_predictor(X, coef, intercept)
+    dense = X.toarray() if sparse else X
+    ref = dense.astype(np.float64) @ coef.astype(np.float64).T + intercept
+    assert Z.dtype == dtype and Z.shape == (X.shape[0], 4)
+    np.testing.assert_allclose(Z, ref, rtol=RTOL[dtype], atol=RTOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("scale", [1.0, 1e4])
+def test_softmax_and_log_softmax(dtype, scale):
+    rng = np.random.default_rng(4)
+    Z = (scale * rng.standard_normal((200, 6))).astype(dtype)
+    ref = Z.astype(np.float64)
+    P = softmax(Z.copy())
+    L = log_softmax(Z.copy())
+    rtol = RTOL[dtype]
+    tiny = 1e-37 if dtype == np.float32 else 1e-300  # float32 underflows sooner
+    np.testing.assert_allclose(P, np_softmax(ref, axis=1), rtol=rtol, atol=tiny)
+    np.testing.assert_allclose(L, np_log_softmax(ref, axis=1), rtol=rtol, atol=rtol)
+    assert np.all(np.isfinite(L))
+    np.testing.assert_allclose(P.sum(axis=1), 1.0, rtol=rtol * 10)
+
+
+def test_row_logsumexp_extremes():
+    f = _kernels.row_logsumexp
+    z = np.array([1e4, -1e4, 0.0])
+    assert f(z) == pytest.approx(logsumexp(z))
+    assert f(np.array([-1e308, -1e308])) == pytest.approx(-1e308 + np.log(2))
+    assert f(np.array([-np.inf, -np.inf])) == -np.inf
+    assert np.isnan(f(np.array([0.0, np.nan])))
+    assert np.isnan(f(np.array([np.nan, 0.0])))
+    assert f(np.array([np.inf, 0.0])) == np.inf
+
+
+def test_kernels_propagate_nan():
+    # FASTMATH_FLAGS keep nnan off: a NaN input must show up in the output.
+    Z = np.array([[0.0, np.nan, 1.0], [0.0, 1.0, 2.0]])
+    P = softmax(Z.copy())
+    assert np.all(np.isnan(P[0])) and np.all(np.isfinite(P[1]))
+
+
+def test_targets_take_selects_rows():
+    rng = np.random.default_rng(5)
+    Y = rng.dirichlet(np.ones(3), size=10)
+    t = Targets.from_proba(Y).take(np.array([7, 2, 2]))
+    np.testing.assert_array_equal(dense_targets(t), Y[[7, 2, 2]])
+    lab = Targets.from_labels(np.array([0, 2, 1, 1]), 3).take(np.array([3, 1]))
+    np.testing.assert_array_equal(dense_targets(lab), np.eye(3)[[1, 2]])

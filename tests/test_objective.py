@@ -1,0 +1,84 @@
+"""The objective: value against the reference, finite differences, optimality."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from _reference import dense_targets, objective
+from scipy.optimize import check_grad
+
+from sklearn_softmax import SoftmaxClassifier
+from sklearn_softmax._objective import SoftmaxObjective, Targets
+
+
+def _setup(rng, n=200, d=5, K=3, sparse=False, soft=False, fit_intercept=True, C=0.7):
+    X = rng.standard_normal((n, d))
+    if sparse:
+        X[rng.random((n, d)) < 0.5] = 0
+        X = sp.csr_matrix(X)
+    if soft:
+        targets = Targets.from_proba(rng.dirichlet(np.ones(K), size=n))
+    else:
+        targets = Targets.from_labels(rng.integers(0, K, n), K)
+    sw = rng.uniform(0.5, 1.5, n)
+    obj = SoftmaxObjective(
+        X, targets, sw, C=C, fit_intercept=fit_intercept, label_smoothing=0.1
+    )
+    return X, targets, sw, obj
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("soft", [False, True])
+@pytest.mark.parametrize("fit_intercept", [False, True])
+@pytest.mark.parametrize("C", [0.7, np.inf])
+def test_gradient_matches_finite_differences(sparse, soft, fit_intercept, C):
+    rng = np.random.default_rng(0)
+    X, targets, sw, obj = _setup(
+        rng, sparse=sparse, soft=soft, fit_intercept=fit_intercept, C=C
+    )
+    theta = 0.3 * rng.standard_normal(obj.n_params)
+    err = check_grad(obj.loss, lambda t: obj.loss_gradient(t)[1], theta, epsilon=1e-6)
+    assert err < 1e-6 * max(1.0, np.linalg.norm(obj.loss_gradient(theta)[1]))
+    coef, intercept = obj.unpack(theta)
+    ref = objective(X, dense_targets(targets), sw, coef, intercept, C, eps=0.1)
+    assert obj.loss(theta) == pytest.approx(ref, rel=1e-12)
+
+
+def test_pack_unpack_round_trip():
+    rng = np.random.default_rng(1)
+    _, _, _, obj = _setup(rng)
+    coef, intercept = rng.standard_normal((3, 5)), rng.standard_normal(3)
+    c2, i2 = obj.unpack(obj.pack(coef, intercept))
+    np.testing.assert_array_equal(c2, coef)
+    np.testing.assert_array_equal(i2, intercept)
+
+
+@pytest.mark.parametrize("n_classes", [2, 4])
+def test_balance_property(n_classes):
+    # With an unpenalised intercept, the optimum's weighted mean predicted
+    # probability of each class equals its weighted frequency.
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((400, 4))
+    y = rng.integers(0, n_classes, 400)
+    sw = rng.uniform(0.1, 3.0, 400)
+    clf = SoftmaxClassifier(C=0.5, tol=1e-10, max_iter=1000).fit(X, y, sample_weight=sw)
+    P = clf.predict_proba(X)
+    freq = np.array([sw[y == k].sum() for k in range(n_classes)]) / sw.sum()
+    np.testing.assert_allclose(sw @ P / sw.sum(), freq, atol=1e-8)
+
+
+def test_binary_objective_is_logistic_regression_objective():
+    # Two symmetric softmax rows with penalty_scale=2 give the logistic loss
+    # with LogisticRegression's penalty ||w||^2 / (2 C S) on w = w1 - w0.
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((50, 3))
+    y = rng.integers(0, 2, 50)
+    sw = np.ones(50)
+    C = 0.3
+    obj = SoftmaxObjective(
+        X, Targets.from_labels(y, 2), sw, C=C, fit_intercept=True, penalty_scale=2.0
+    )
+    w, b = rng.standard_normal(3), 0.4
+    theta = obj.pack(np.stack([-w / 2, w / 2]), np.array([-b / 2, b / 2]))
+    z = X @ w + b
+    logistic = np.mean(np.logaddexp(0, z) - y * z) + w @ w / (2 * C * 50)
+    assert obj.loss(theta) == pytest.approx(logistic, rel=1e-12)

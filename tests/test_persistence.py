@@ -1,0 +1,117 @@
+"""Persistence: pickle, joblib and skops round trips; plain fitted state."""
+
+import io
+import pickle
+
+import joblib
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sklearn_softmax import SoftmaxClassifier
+
+#: The type name to pass to ``skops.io.load(..., trusted=[...])``; documented in
+#: docs/soft_targets.rst, so a rename must update the docs.
+TRUSTED_NAME = "sklearn_softmax._classifier.SoftmaxClassifier"
+
+
+def _fitted_models():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 4))
+    y_str = np.array(["ant", "bee", "cow"])[rng.integers(0, 3, 80)]
+    y_bin = rng.integers(0, 2, 80) * 5
+    Y = rng.dirichlet(np.ones(3), size=80)
+    return {
+        "multiclass-str": (SoftmaxClassifier().fit(X, y_str), X),
+        "binary-int": (SoftmaxClassifier(C=0.5).fit(X, y_bin), X),
+        "soft-smoothed": (
+            SoftmaxClassifier(label_smoothing=0.1, classes=["x", "y", "z"]).fit(X, Y),
+            X,
+        ),
+        "dict-weight-float32-csr": (
+            SoftmaxClassifier(class_weight={"ant": 2.0}).fit(
+                sp.csr_matrix(X.astype(np.float32)), y_str
+            ),
+            sp.csr_matrix(X.astype(np.float32)),
+        ),
+    }
+
+
+MODELS = _fitted_models()
+
+
+def _assert_identical(a, b, X):
+    assert type(a) is type(b)
+    assert a.get_params() == b.get_params() or repr(a) == repr(b)
+    for name in ("classes_", "coef_", "intercept_"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+        assert getattr(a, name).dtype == getattr(b, name).dtype
+    assert a.n_iter_ == b.n_iter_ and a.n_features_in_ == b.n_features_in_
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))
+
+
+def _is_plain(value):
+    if value is None or type(value) in (bool, int, float, str):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_is_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(_is_plain(k) and _is_plain(v) for k, v in value.items())
+    if type(value) is np.ndarray:
+        if value.dtype.kind in "biufU":
+            return True
+        return value.dtype.kind == "O" and all(_is_plain(v) for v in value.ravel())
+    return False
+
+
+@pytest.mark.parametrize("key", MODELS)
+def test_fitted_state_holds_only_arrays_and_plain_values(key):
+    model, _ = MODELS[key]
+    bad = {k: type(v) for k, v in vars(model).items() if not _is_plain(v)}
+    assert not bad
+
+
+def test_plain_state_walker_can_fail():
+    model = SoftmaxClassifier()
+    model.solver_state_ = object()
+    assert not all(_is_plain(v) for v in vars(model).values())
+
+
+@pytest.mark.parametrize("key", MODELS)
+def test_pickle_and_joblib_round_trips_are_exact(key):
+    model, X = MODELS[key]
+    _assert_identical(model, pickle.loads(pickle.dumps(model)), X)
+    buf = io.BytesIO()
+    joblib.dump(model, buf)
+    buf.seek(0)
+    _assert_identical(model, joblib.load(buf), X)
+
+
+def test_trusted_name_is_the_class_path():
+    cls = SoftmaxClassifier
+    assert f"{cls.__module__}.{cls.__qualname__}" == TRUSTED_NAME
+
+
+@pytest.mark.parametrize("key", MODELS)
+def test_skops_round_trip(key):
+    sio = pytest.importorskip("skops.io")
+    model, X = MODELS[key]
+    data = sio.dumps(model)
+    assert sio.get_untrusted_types(data=data) == [TRUSTED_NAME]
+    with pytest.raises(sio.exceptions.UntrustedTypesFoundException):
+        sio.loads(data)
+    _assert_identical(model, sio.loads(data, trusted=[TRUSTED_NAME]), X)
+
+
+def test_skops_round_trip_in_a_pipeline():
+    sio = pytest.importorskip("skops.io")
+    model, X = MODELS["multiclass-str"]
+    y = model.predict(X)
+    pipe = make_pipeline(StandardScaler(), SoftmaxClassifier()).fit(X, y)
+    data = sio.dumps(pipe)
+    assert sio.get_untrusted_types(data=data) == [TRUSTED_NAME]
+    loaded = sio.loads(data, trusted=[TRUSTED_NAME])
+    np.testing.assert_array_equal(loaded.predict_proba(X), pipe.predict_proba(X))
