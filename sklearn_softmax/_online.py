@@ -285,5 +285,11 @@ def partial_fit(est, X, y, classes=None, sample_weight=None):
     est.n_iter_ = est.n_iter_ + 1 if continuing else 1
     est.t_ = state.optimizer.t
     est.loss_curve_ = [*getattr(est, "loss_curve_", []), float(mean_loss)]
+    if est.verbose:
+        print(
+            f"SGD partial_fit call {est.n_iter_:4d}  mean minibatch objective "
+            f"{mean_loss:.10e}  updates {est.t_}",
+            flush=True,
+        )
     est.validation_scores_ = None
     return est

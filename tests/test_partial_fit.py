@@ -203,3 +203,44 @@ def test_dask_ml_incremental():
     assert inc.score(dX, dy) > 0.7
     proba = inc.predict_proba(dX).compute()
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+
+
+def test_classes_parameter_replaces_the_argument():
+    X, y = _data()
+    clf = _sgd(classes=[0, 1, 2]).partial_fit(X[y == 0], y[y == 0])
+    assert clf.classes_.tolist() == [0, 1, 2]
+    assert clf.predict_proba(X).shape == (len(y), 3)
+
+
+def test_pickled_state_continues_identically():
+    import pickle
+
+    X, y = _data()
+    clf = _sgd(learning_rate="adam").partial_fit(X[:200], y[:200], classes=[0, 1, 2])
+    copy = pickle.loads(pickle.dumps(clf))
+    clf.partial_fit(X[200:], y[200:])
+    copy.partial_fit(X[200:], y[200:])
+    np.testing.assert_array_equal(clf.coef_, copy.coef_)
+    assert clf.t_ == copy.t_
+
+
+def test_verbose_prints_one_line_per_call(capsys):
+    X, y = _data()
+    clf = _sgd(verbose=1)
+    for _ in range(3):
+        clf.partial_fit(X, y, classes=[0, 1, 2])
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3 and lines[-1].startswith("SGD partial_fit call    3")
+
+
+def test_zero_weight_first_batch_changes_nothing():
+    X, y = _data()
+    with pytest.raises(ValueError, match="at least one non-zero"):
+        _sgd().partial_fit(X, y, classes=[0, 1, 2], sample_weight=np.zeros(len(y)))
+    # Class weights can still zero a whole batch: it makes no update.
+    clf = _sgd(class_weight={0: 0.0})
+    clf.partial_fit(X[y == 0], y[y == 0], classes=[0, 1, 2])
+    assert clf.t_ == 0 and np.isnan(clf.loss_curve_[0])
+    np.testing.assert_array_equal(clf.coef_, 0.0)
+    clf.partial_fit(X, y)
+    assert clf.t_ == 13 and np.all(np.isfinite(clf.coef_))

@@ -330,3 +330,43 @@ def test_lbfgs_fit_clears_sgd_attributes():
     clf.set_params(solver="lbfgs").fit(X, y)
     for name in ("loss_curve_", "validation_scores_", "t_", "_sgd_state"):
         assert not hasattr(clf, name)
+
+
+def test_probability_targets_and_label_smoothing_compose():
+    # The epoch kernel reads the same Targets and label smoothing as the
+    # objective: one full-batch step is minus eta times its gradient.
+    X, y, sw = _small_problem(n=40, d=5, k=3, seed=2)
+    rng = np.random.RandomState(0)
+    Y = rng.dirichlet(np.ones(3), size=40)
+    clf = SoftmaxClassifier(
+        solver="sgd",
+        label_smoothing=0.1,
+        learning_rate="constant",
+        eta0=0.2,
+        momentum=0.0,
+        batch_size=1000,
+        max_iter=1,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, Y, sample_weight=sw)
+    objective = clf._objective(X, Targets.from_proba(Y), sw)
+    assert objective.label_smoothing == 0.1
+    _, grad = objective.loss_gradient(np.zeros(objective.n_params))
+    expected = (-0.2 * grad).reshape(objective.shape)
+    np.testing.assert_allclose(clf._sgd_state.params, expected, rtol=1e-12, atol=1e-15)
+
+
+def test_early_stopping_with_probability_targets():
+    from sklearn_softmax._online import dominant_class
+
+    rng = np.random.RandomState(0)
+    Y = rng.dirichlet(np.ones(3), size=300)
+    np.testing.assert_array_equal(
+        dominant_class(Targets.from_proba(Y)), np.argmax(Y, axis=1)
+    )
+    X = Y @ rng.standard_normal((3, 4)) + 0.1 * rng.standard_normal((300, 4))
+    clf = SoftmaxClassifier(solver="sgd", early_stopping=True, random_state=0)
+    clf.fit(X, Y)
+    assert len(clf.validation_scores_) == clf.n_iter_
+    assert max(clf.validation_scores_) > 0.5
