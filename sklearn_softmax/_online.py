@@ -128,7 +128,9 @@ def _accuracy_scorer(objective, X_val, y_val, sw_val):
         coef, intercept = objective.unpack(theta)
         Z = linear_predictor(X_val, coef, intercept)
         hit = np.argmax(Z, axis=1) == y_val
-        return float(np.dot(sw_val, hit) / sw_val.sum())
+        total = float(sw_val.sum())
+        # Validation rows that all weigh zero still give a usable score.
+        return float(np.dot(sw_val, hit) / total) if total > 0 else float(hit.mean())
 
     return score
 

@@ -19,6 +19,7 @@ last column holds the intercepts (kept at zero without intercept).
 from __future__ import annotations
 
 import numpy as np
+from sklearn.utils import check_random_state
 
 from .. import _kernels
 from .._objective import readonly
@@ -139,8 +140,8 @@ def sgd(
         Epochs without improvement before stopping (or decaying the rate).
     shuffle : bool, default=True
         Visit the rows in a new random order every epoch.
-    random_state : numpy.random.RandomState
-        Source of the permutations.
+    random_state : int, RandomState instance or None, default=None
+        Source of the permutations (see :func:`sklearn.utils.check_random_state`).
     validation_score : callable, optional
         ``theta -> float``, larger is better. When given, stopping watches it
         and the parameters of the best epoch are returned.
@@ -155,6 +156,7 @@ def sgd(
         and ``"best_epoch"``.
     """
     n = objective.n_samples
+    random_state = check_random_state(random_state)
     batch_size = max(1, min(int(batch_size), n))
     weight_total = objective.sw_sum
     weight_mean = weight_total / n
@@ -193,19 +195,20 @@ def sgd(
             best, best_epoch = watched, epoch
             if validation_score is not None:
                 best_theta = theta
+        rate = optimizer.current_rate()
+        decayed = stop = False
+        if stall >= n_iter_no_change:
+            decayed = adaptive and optimizer.decay()
+            stall, stop = (0, False) if decayed else (stall, True)
         if verbose:
             extra = f"  validation score {scores[-1]:.6f}" if scores else ""
+            note = f"  -> learning rate {optimizer.eta:.3e}" if decayed else ""
             print(
                 f"SGD epoch {epoch:4d}  objective {loss:.10e}{extra}  "
-                f"learning rate {optimizer.current_rate():.3e}  updates {optimizer.t}",
+                f"learning rate {rate:.3e}  updates {optimizer.t}{note}",
                 flush=True,
             )
-        if stall >= n_iter_no_change:
-            if adaptive and optimizer.decay():
-                stall = 0
-                if verbose:
-                    print(f"SGD learning rate set to {optimizer.eta:.3e}", flush=True)
-                continue
+        if stop:
             converged = True
             what = "validation score" if validation_score is not None else "objective"
             message = (
