@@ -6,7 +6,7 @@ Run: PYTHONPATH=. python benchmarks/bench_sgd.py
    targets, serial ``data_loss_gradient``, NumPy momentum update) against the
    numba epoch kernel the solver uses, and of one full objective + gradient.
 2. For each schedule and batch size: relative objective gap to L-BFGS after
-   every epoch, the first epoch below 1e-3, and CPU seconds.
+   every epoch, the first epoch below 1e-3, and wall seconds.
 """
 
 import time
