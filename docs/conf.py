@@ -79,6 +79,8 @@ sphinx_gallery_conf = {
     "within_subsection_order": "FileNameSortKey",
     "matplotlib_animations": False,
     "show_memory": False,
+    # No sg_execution_times.rst in the source tree (timings vary per machine).
+    "write_computation_times": False,
 }
 
 html_theme = "pydata_sphinx_theme"

@@ -10,6 +10,9 @@ the held-out accuracy after every chunk approaches that of a full L-BFGS fit.
 .. note::
 
    Needs ``solver="sgd"`` and ``partial_fit``.
+
+Every ``partial_fit`` call is one pass of minibatch SGD over the chunk; the
+step counter, the momentum and the learning rate carry over between calls.
 """
 
 # %%
@@ -30,6 +33,7 @@ X, y = make_classification(
     n_features=30,
     n_informative=15,
     n_classes=6,
+    class_sep=2.0,
     random_state=0,
 )
 X_stream, X_test, y_stream, y_test = train_test_split(X, y, random_state=0)

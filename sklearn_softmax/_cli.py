@@ -117,6 +117,26 @@ def _test_size(text):
     return value
 
 
+def _n_jobs(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value == 0:
+        raise argparse.ArgumentTypeError("0 is not a number of threads")
+    return value
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
+    return value
+
+
 def build_parser():
     """Build the command-line parser of ``python -m sklearn_softmax``.
 
@@ -160,17 +180,24 @@ def build_parser():
         help="SoftmaxClassifier solver (LogisticRegression always uses lbfgs)",
     )
     parser.add_argument(
-        "--n-jobs", type=int, default=None, help="SoftmaxClassifier threads"
+        "--n-jobs",
+        type=_n_jobs,
+        default=None,
+        help="SoftmaxClassifier threads (-1: all; default: numba's setting)",
     )
-    parser.add_argument("--tol", type=float, default=1e-4, help="default 1e-4")
-    parser.add_argument("--max-iter", type=int, default=1000, help="default 1000")
+    parser.add_argument(
+        "--tol", type=_positive_float, default=1e-4, help="default 1e-4"
+    )
+    parser.add_argument(
+        "--max-iter", type=_positive_int, default=1000, help="default 1000"
+    )
     parser.add_argument(
         "--test-size", type=_test_size, default=0.25, help="held-out fraction (0.25)"
     )
     parser.add_argument("--random-state", type=int, default=0, help="split seed (0)")
     parser.add_argument(
         "--repeat",
-        type=int,
+        type=_positive_int,
         default=3,
         help="time each fit this many times and report the fastest (default 3)",
     )
@@ -319,9 +346,16 @@ def run_comparison(
     from sklearn.model_selection import train_test_split
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
+    from sklearn.utils.multiclass import type_of_target
 
     from ._classifier import SoftmaxClassifier
 
+    kind = type_of_target(y)
+    if kind not in ("binary", "multiclass"):
+        raise UsageError(
+            f"the labels are of type {kind!r}; a classifier needs class labels "
+            "(integers or strings), not continuous values"
+        )
     classes, counts = np.unique(y, return_counts=True)
     if classes.shape[0] < 2:
         raise UsageError(f"the labels contain only one class: {classes[0]!r}")
@@ -488,8 +522,6 @@ def main(argv=None):
     """
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.repeat < 1:
-        parser.error("--repeat must be at least 1")
     try:
         X, y, name = load_data(args)
         result = run_comparison(

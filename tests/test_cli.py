@@ -127,6 +127,11 @@ def _has_matplotlib():
         ("a,b,y\n", ["--target", "y"], "no data rows"),
         ("a,b,y\n1,2,0\n3,4,1\n", [], "--csv needs --target"),
         ("a,y\n1,0\n2,0\n3,0\n", ["--target", "y"], "only one class"),
+        (
+            "a,y\n1,0.5\n2,1.5\n3,0.5\n4,1.5\n",
+            ["--target", "y"],
+            "labels are of type 'continuous'",
+        ),
     ],
 )
 def test_csv_errors(tmp_path, capsys, content, argv, message):
@@ -147,6 +152,9 @@ def test_csv_errors(tmp_path, capsys, content, argv, message):
         (["--target", "y"], "--target is only used with --csv"),
         (["--C", "-1"], "must be positive"),
         (["--test-size", "1.5"], "fraction"),
+        (["--n-jobs", "0"], "not a number of threads"),
+        (["--max-iter", "0"], "must be at least 1"),
+        (["--tol", "-1"], "must be positive"),
         (["--solver", "newton"], "invalid choice"),
         (["--dataset", "iris", "--csv", "x.csv"], "not allowed with"),
     ],
