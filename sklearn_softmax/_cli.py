@@ -15,7 +15,6 @@ feature) are reported on stderr with exit code 2, like argparse's own errors.
 from __future__ import annotations
 
 import argparse
-import csv
 import math
 import sys
 import time
@@ -23,6 +22,8 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from ._cli_csv import CSVError, read_csv
 
 __all__ = ["DATASETS", "ComparisonResult", "build_parser", "main", "run_comparison"]
 
@@ -100,41 +101,27 @@ def _solver_choices():
     return ["lbfgs"]
 
 
-def _positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-    return value
+def _checked(convert, ok, requirement):
+    """Make an argparse type: ``convert`` the text, then require ``ok(value)``."""
+
+    def parse(text):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not {'an integer' if convert is int else 'a number'}"
+            ) from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"must be {requirement}, got {text}")
+        return value
+
+    return parse
 
 
-def _test_size(text):
-    value = _positive_float(text)
-    if not value < 1:
-        raise argparse.ArgumentTypeError(f"must be a fraction in (0, 1), got {text}")
-    return value
-
-
-def _n_jobs(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value == 0:
-        raise argparse.ArgumentTypeError("0 is not a number of threads")
-    return value
-
-
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
-    return value
+_positive_float = _checked(float, lambda v: v > 0, "positive")
+_positive_int = _checked(int, lambda v: v >= 1, "at least 1")
+_test_size = _checked(float, lambda v: 0 < v < 1, "a fraction in (0, 1)")
+_n_jobs = _checked(int, lambda v: v != 0, "a non-zero number of threads")
 
 
 def build_parser():
@@ -205,75 +192,15 @@ def build_parser():
     return parser
 
 
-def _read_csv(path, target, sep):
-    """Features and labels of a CSV file, without pandas."""
-    try:
-        handle = open(path, newline="", encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"CSV file not found: {path}") from None
-    except OSError as exc:
-        raise UsageError(f"cannot read CSV file {path}: {exc.strerror}") from None
-    with handle:
-        rows = list(csv.reader(handle, delimiter=sep))
-    rows = [row for row in rows if row]
-    if not rows:
-        raise UsageError(f"CSV file {path} is empty")
-    header = [name.strip() for name in rows[0]]
-    if target not in header:
-        raise UsageError(
-            f"target column {target!r} not found in {path}; "
-            f"columns are: {', '.join(header)}"
-        )
-    if len(rows) < 2:
-        raise UsageError(f"CSV file {path} has a header but no data rows")
-    t = header.index(target)
-    features = [j for j in range(len(header)) if j != t]
-    if not features:
-        raise UsageError(f"CSV file {path} has no feature column besides {target!r}")
-    X = np.empty((len(rows) - 1, len(features)))
-    y = []
-    for i, row in enumerate(rows[1:]):
-        line = i + 2
-        if len(row) != len(header):
-            raise UsageError(
-                f"{path}, line {line}: {len(row)} fields, the header has {len(header)}"
-            )
-        y.append(row[t].strip())
-        for out, j in enumerate(features):
-            try:
-                X[i, out] = float(row[j])
-            except ValueError:
-                raise UsageError(
-                    f"{path}, line {line}: feature column {header[j]!r} has the "
-                    f"non-numeric value {row[j]!r}; encode categorical or text "
-                    "columns as numbers first"
-                ) from None
-    if not np.all(np.isfinite(X)):
-        bad = header[features[int(np.nonzero(~np.isfinite(X))[1][0])]]
-        raise UsageError(
-            f"{path}: feature column {bad!r} contains NaN or infinite values"
-        )
-    return X, _labels(y)
-
-
-def _labels(values):
-    # Numeric labels stay numeric (so "1" and "1.0" are one class); others
-    # stay strings.
-    try:
-        numbers = np.array([float(v) for v in values])
-    except ValueError:
-        return np.array(values)
-    if np.all(numbers == np.round(numbers)):
-        return numbers.astype(np.int64)
-    return numbers
-
-
 def load_data(args):
     """Return ``(X, y, name)`` selected by the parsed arguments."""
     if args.csv is not None:
         if args.target is None:
             raise UsageError("--csv needs --target COLUMN (the label column)")
-        X, y = _read_csv(args.csv, args.target, args.sep)
+        try:
+            X, y = read_csv(args.csv, args.target, args.sep)
+        except CSVError as exc:
+            raise UsageError(str(exc)) from None
         return X, y, args.csv
     if args.target is not None:
         raise UsageError("--target is only used with --csv")

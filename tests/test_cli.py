@@ -112,9 +112,9 @@ def _has_matplotlib():
             "target column 'label' not found",
         ),
         (
-            "a,b,y\n1,2,0\n3,red,1\n",
+            "a,b,y\n1,2,0\n\n3,red,1\n",
             ["--target", "y"],
-            "line 3: feature column 'b' has the non-numeric value 'red'",
+            "line 4: feature column 'b' has the non-numeric value 'red'",
         ),
         (
             "a,b,y\n1,2,0\n3,,1\n",
@@ -151,8 +151,10 @@ def test_csv_errors(tmp_path, capsys, content, argv, message):
         (["--dataset", "mnist"], "invalid choice"),
         (["--target", "y"], "--target is only used with --csv"),
         (["--C", "-1"], "must be positive"),
-        (["--test-size", "1.5"], "fraction"),
-        (["--n-jobs", "0"], "not a number of threads"),
+        (["--test-size", "1.5"], "must be a fraction in (0, 1)"),
+        (["--C", "abc"], "'abc' is not a number"),
+        (["--repeat", "2.5"], "'2.5' is not an integer"),
+        (["--n-jobs", "0"], "must be a non-zero number of threads"),
         (["--max-iter", "0"], "must be at least 1"),
         (["--tol", "-1"], "must be positive"),
         (["--solver", "newton"], "invalid choice"),
@@ -222,10 +224,15 @@ def _imports(nodes):
     return names
 
 
-def test_cli_imports():
-    """The CLI never imports numba itself; sklearn and matplotlib lazily."""
-    path = Path(sklearn_softmax.__file__).with_name("_cli.py")
+@pytest.mark.parametrize("name", ["_cli.py", "_cli_csv.py", "__main__.py"])
+def test_cli_imports(name):
+    """The CLI never imports numba itself, nor pandas; sklearn lazily."""
+    path = Path(sklearn_softmax.__file__).with_name(name)
     tree = ast.parse(path.read_text())
-    assert "numba" not in _imports(ast.walk(tree))
-    assert not {"sklearn", "matplotlib", "pandas"} & _imports(tree.body)
+    assert not {"numba", "pandas"} & _imports(ast.walk(tree))
+    assert not {"sklearn", "matplotlib"} & _imports(tree.body)
+
+
+def test_plot_imports_matplotlib_lazily():
+    tree = ast.parse(Path(sklearn_softmax.__file__).with_name("_cli.py").read_text())
     assert "matplotlib" in _imports(ast.walk(tree))
