@@ -75,8 +75,16 @@ def test_notebook_executes(tmp_path, monkeypatch):
     # loaded machine and can make that part many times slower. The test checks
     # results, not times.
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    # A kernel spec for this interpreter, so that a "python3" kernel installed
+    # elsewhere on the machine cannot run the notebook with another Python.
+    from ipykernel.kernelspec import install
+
+    install(prefix=str(tmp_path / "jupyter"), kernel_name="sklearn-softmax-test")
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter" / "share" / "jupyter"))
     client = nbclient.NotebookClient(
-        nb, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+        nb,
+        kernel_name="sklearn-softmax-test",
+        resources={"metadata": {"path": str(tmp_path)}},
     )
     client.execute()
     outputs = [
