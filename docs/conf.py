@@ -81,6 +81,11 @@ sphinx_gallery_conf = {
     "show_memory": False,
     # No sg_execution_times.rst in the source tree (timings vary per machine).
     "write_computation_times": False,
+    # "Examples using SoftmaxClassifier" on the API page, and links from the
+    # example code to the API reference.
+    "doc_module": ("sklearn_softmax",),
+    "backreferences_dir": "generated/backreferences",
+    "reference_url": {"sklearn_softmax": None},
 }
 
 html_theme = "pydata_sphinx_theme"
