@@ -23,6 +23,7 @@ LAYERS = {
     "onnx": 6,
     "_onnx": 6,
     "_cli": 6,
+    "_cli_csv": 6,
     "__main__": 7,
     "__init__": 7,
 }
