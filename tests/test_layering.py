@@ -22,9 +22,10 @@ LAYERS = {
     "_classifier": 5,
     "onnx": 6,
     "_onnx": 6,
-    "_cli": 6,
-    "__main__": 7,
-    "__init__": 7,
+    "_cli_csv": 6,
+    "_cli": 7,
+    "__main__": 8,
+    "__init__": 8,
 }
 NUMBA_ALLOWED = {"_config", "_kernels"}
 THIRD_PARTY_IN_KERNELS = {"numpy", "numba"}
