@@ -369,3 +369,50 @@ def test_early_stopping_with_probability_targets():
     clf.fit(X, Y)
     assert len(clf.validation_scores_) == clf.n_iter_
     assert max(clf.validation_scores_) > 0.5
+
+
+FORK_SCRIPT = """
+import multiprocessing as mp
+import warnings
+
+import numpy as np
+
+from sklearn_softmax import SoftmaxClassifier
+
+warnings.simplefilter("ignore")
+rng = np.random.default_rng(0)
+X = rng.standard_normal((3000, 5))
+y = np.arange(3000) % 3
+params = dict(solver="sgd", random_state=0, max_iter=5, early_stopping=True)
+parent = SoftmaxClassifier(**params).fit(X, y)
+
+
+def work(_):
+    clf = SoftmaxClassifier(**params).fit(X, y)
+    return clf.coef_.tobytes(), clf.loss_curve_
+
+
+if __name__ == "__main__":
+    with mp.get_context("fork").Pool(2) as pool:
+        results = pool.map(work, range(2))
+    same = all(
+        c == parent.coef_.tobytes() and curve == parent.loss_curve_
+        for c, curve in results
+    )
+    print("SAME" if same else "DIFFERENT")
+"""
+
+
+def test_sgd_fit_in_forked_children(tmp_path):
+    # Forked children cannot use the OpenMP pool: the per-epoch objective and
+    # the validation score fall back to the serial twins with the same bits.
+    import subprocess
+    import sys
+
+    script = tmp_path / "fork_sgd.py"
+    script.write_text(FORK_SCRIPT)
+    out = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "SAME", out.stdout + out.stderr
