@@ -416,3 +416,14 @@ def test_sgd_fit_in_forked_children(tmp_path):
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "SAME", out.stdout + out.stderr
+
+
+def test_early_stopping_with_csr_and_float32():
+    X, y = make_classification(500, 10, n_informative=5, n_classes=3, random_state=0)
+    params = dict(solver="sgd", early_stopping=True, random_state=0)
+    dense = SoftmaxClassifier(**params).fit(X, y)
+    csr = SoftmaxClassifier(**params).fit(sp.csr_matrix(X), y)
+    single = SoftmaxClassifier(**params).fit(X.astype(np.float32), y)
+    assert csr.validation_scores_ == dense.validation_scores_
+    np.testing.assert_allclose(csr.coef_, dense.coef_, rtol=1e-9, atol=1e-12)
+    assert single.coef_.dtype == np.float32 and len(single.validation_scores_) > 1
