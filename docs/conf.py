@@ -118,6 +118,11 @@ def _skip_request_methods(app, what, name, obj, skip, options):
     # refer to scikit-learn's glossary, which is not part of this site.
     if name.startswith("set_") and name.endswith("_request"):
         return True
+    # Methods inherited from the package's own mixins are documented on the
+    # estimator; those of scikit-learn's base classes are not.
+    module = getattr(obj, "__module__", None) or ""
+    if what == "class" and callable(obj) and not module.startswith("sklearn_softmax"):
+        return True
     return None
 
 

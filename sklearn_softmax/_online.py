@@ -13,14 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import validate_data
 
-from ._compat import _check_sample_weight
-from ._objective import Targets
 from ._predict import linear_predictor
 from ._solvers import SGDOptimizer, params_to_theta, sgd, sgd_pass, theta_to_params
+from ._targets import encode_targets, is_probability_targets
 
 __all__ = [
     "OnlineState",
@@ -178,11 +176,18 @@ def fit_sgd(est, X, targets, sw, theta0):
     return objective, result
 
 
-def _partial_fit_classes(est, classes):
-    """Check ``classes`` against the call history; return the classes to use."""
+def _partial_fit_classes(est, classes, y):
+    """Check ``classes`` against the call history.
+
+    Returns the classes in the order the columns of probability targets
+    follow: as given, else ``classes_``, else the ``classes`` parameter; for
+    probability targets on a first call without any, ``arange(n_columns)``.
+    """
     fitted = getattr(est, "classes_", None)
     if classes is None and fitted is None:
         classes = getattr(est, "classes", None)
+    if classes is None and fitted is None and is_probability_targets(y):
+        classes = np.arange(y.shape[1])
     if classes is not None:
         classes = np.asarray(classes)
         unique = np.unique(classes)
@@ -198,7 +203,7 @@ def _partial_fit_classes(est, classes):
                 f"classes={classes.tolist()} must hold at least 2 classes for "
                 "partial_fit."
             )
-        return unique
+        return classes
     if fitted is None:
         raise ValueError(
             "classes must be passed on the first call to partial_fit: a batch "
@@ -207,27 +212,11 @@ def _partial_fit_classes(est, classes):
     return fitted
 
 
-def _partial_fit_weights(est, sample_weight, X, y, y_encoded, classes):
-    sw = _check_sample_weight(
-        sample_weight, X, dtype=np.float64, ensure_non_negative=True, copy=True
-    )
-    if isinstance(est.class_weight, str):
-        raise ValueError(
-            f"class_weight={est.class_weight!r} is not supported by partial_fit, "
-            "which sees one batch at a time; pass a dict of class weights, "
-            "for example computed with sklearn.utils.class_weight."
-            "compute_class_weight on the whole y."
-        )
-    if est.class_weight is not None:
-        cw = compute_class_weight(est.class_weight, classes=classes, y=y)
-        sw *= cw[y_encoded]
-    return sw
-
-
 def partial_fit(est, X, y, classes=None, sample_weight=None):
     """One SGD pass over ``X, y`` continuing the state on ``est``."""
     first = not hasattr(est, "classes_")
-    classes = _partial_fit_classes(est, classes)
+    soft = is_probability_targets(y)
+    classes = _partial_fit_classes(est, classes, y)
     X, y = validate_data(
         est,
         X,
@@ -236,18 +225,19 @@ def partial_fit(est, X, y, classes=None, sample_weight=None):
         dtype=[np.float64, np.float32],
         order="C",
         reset=first,
+        multi_output=soft,
     )
-    check_classification_targets(y)
-    unknown = ~np.isin(y, classes)
-    if np.any(unknown):
-        raise ValueError(
-            f"y contains labels not in classes: {np.unique(y[unknown]).tolist()}; "
-            f"classes are {classes.tolist()}."
-        )
-    y_encoded = np.searchsorted(classes, y)
-    sw = _partial_fit_weights(est, sample_weight, X, y, y_encoded, classes)
-    targets = Targets.from_labels(y_encoded, len(classes))
-    objective = est._objective(X, targets, sw)
+    if not soft:
+        check_classification_targets(y)
+    enc = encode_targets(
+        y,
+        sample_weight,
+        classes=classes,
+        class_weight=est.class_weight,
+        whole_data=False,
+    )
+    classes = enc.classes
+    objective = est._objective(X, enc.targets, enc.sample_weight)
     state = getattr(est, "_sgd_state", None)
     continuing = state is not None
     shape = (objective.n_classes, objective.n_features + 1)

@@ -244,3 +244,41 @@ def test_zero_weight_first_batch_changes_nothing():
     np.testing.assert_array_equal(clf.coef_, 0.0)
     clf.partial_fit(X, y)
     assert clf.t_ == 13 and np.all(np.isfinite(clf.coef_))
+
+
+def test_partial_fit_with_probability_targets_matches_expanded_labels():
+    # One full-batch pass on probability targets equals one full-batch pass on
+    # the dataset expanded to one weighted row per (row, class).
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((24, 3))
+    Y = rng.dirichlet(np.ones(3), size=24)
+    params = dict(solver="sgd", batch_size=24 * 3, shuffle=False, random_state=0)
+    soft = SoftmaxClassifier(**params)
+    soft.partial_fit(X, Y)
+    X_rep = np.repeat(X, 3, axis=0)
+    y_rep = np.tile(np.arange(3), 24)
+    hard = SoftmaxClassifier(**params)
+    hard.partial_fit(X_rep, y_rep, classes=[0, 1, 2], sample_weight=Y.ravel())
+    np.testing.assert_array_equal(soft.classes_, [0, 1, 2])
+    np.testing.assert_allclose(soft.coef_, hard.coef_, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(soft.intercept_, hard.intercept_, atol=1e-12)
+
+
+def test_partial_fit_probability_targets_follow_given_class_order():
+    rng = np.random.default_rng(8)
+    X = rng.standard_normal((40, 3))
+    Y = rng.dirichlet(np.ones(2), size=40)
+    a = SoftmaxClassifier(solver="sgd", shuffle=False).partial_fit(
+        X, Y, classes=["yes", "no"]
+    )
+    b = SoftmaxClassifier(solver="sgd", shuffle=False).partial_fit(
+        X, Y[:, ::-1], classes=["no", "yes"]
+    )
+    np.testing.assert_array_equal(a.classes_, ["no", "yes"])
+    np.testing.assert_allclose(a.coef_, b.coef_, atol=1e-12)
+    # Later calls without classes read the columns in classes_ order.
+    a.partial_fit(X, Y[:, ::-1])
+    b.partial_fit(X, Y[:, ::-1])
+    np.testing.assert_allclose(a.coef_, b.coef_, atol=1e-12)
+    with pytest.raises(ValueError, match="sum to 1"):
+        a.partial_fit(X, np.ones((40, 2)))
