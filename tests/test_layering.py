@@ -17,7 +17,6 @@ LAYERS = {
     "_targets": 3,
     "_compat": 0,
     "_solvers": 3,
-    "_validation": 4,
     "_online": 4,
     "_linear": 5,
     "_classifier": 6,
