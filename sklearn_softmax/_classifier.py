@@ -8,20 +8,22 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import validate_data
 
 from ._compat import Interval, StrOptions, _fit_context
 from ._config import compute_threads
+from ._linear import SoftmaxLinearMixin
 from ._objective import SoftmaxObjective
-from ._predict import linear_predictor, log_softmax, softmax
-from ._solvers import lbfgs
+from ._online import fit_sgd, is_stochastic, partial_fit, reset_online_attributes
+from ._solvers import SCHEDULES, lbfgs
 from ._targets import encode_targets, is_probability_targets
 
 __all__ = ["SoftmaxClassifier"]
 
 
-class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
+class SoftmaxClassifier(SoftmaxLinearMixin, ClassifierMixin, BaseEstimator):
     r"""Multinomial logistic regression (softmax regression).
 
     Minimises the penalised, weighted multinomial cross-entropy
@@ -52,13 +54,18 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
         Inverse of the regularisation strength; ``np.inf`` disables the penalty.
     fit_intercept : bool, default=True
         Whether to fit (unpenalised) intercepts.
-    solver : {"lbfgs"}, default="lbfgs"
+    solver : {"lbfgs", "sgd"}, default="lbfgs"
         Optimisation algorithm. ``"lbfgs"`` uses :func:`scipy.optimize.minimize`
-        with the options ``LogisticRegression`` uses.
+        with the options ``LogisticRegression`` uses. ``"sgd"`` is minibatch
+        stochastic gradient descent on the same objective (every minibatch
+        gradient is an unbiased estimate of the full gradient); it also
+        enables :meth:`partial_fit`.
     max_iter : int, default=100
-        Maximum number of solver iterations.
+        Maximum number of iterations (``"lbfgs"``) or epochs (``"sgd"``).
     tol : float, default=1e-4
-        Stop when the largest absolute gradient entry falls below ``tol``.
+        ``"lbfgs"``: stop when the largest absolute gradient entry falls below
+        ``tol``. ``"sgd"``: the improvement of the objective (or of the
+        validation score) an epoch must bring to count as progress.
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes, multiplied into the sample weights.
         ``"balanced"`` uses ``S / (n_classes * S_k)`` with ``S_k`` the total
@@ -89,9 +96,41 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
         allows. Never more than ``NUMBA_NUM_THREADS``. Results do not depend
         on it.
     verbose : int, default=0
-        When positive, print the objective and gradient norm every iteration.
+        When positive, print the objective and gradient norm every iteration
+        (``"sgd"``: the objective and learning rate after every epoch).
     random_state : int, RandomState instance or None, default=None
-        Unused by ``"lbfgs"``; kept for solvers that shuffle.
+        Seeds the shuffling and the early-stopping split of ``"sgd"``;
+        unused by ``"lbfgs"``.
+    batch_size : int, default=32
+        ``"sgd"``: rows per update (at most ``n_samples``).
+    learning_rate : {"constant", "invscaling", "adaptive", "adam"}, default="adaptive"
+        ``"sgd"``: step rule. ``"constant"``: ``eta0``; ``"invscaling"``:
+        ``eta0 / (t + 1) ** power_t`` at update ``t``; ``"adaptive"``: ``eta0``
+        divided by 5 whenever ``n_iter_no_change`` epochs bring no progress
+        (stops below ``1e-6``); these use ``momentum``. ``"adam"``: Adam.
+    eta0 : float, default=0.01
+        ``"sgd"``: initial learning rate.
+    power_t : float, default=0.5
+        ``"sgd"``: exponent of ``"invscaling"``.
+    momentum : float, default=0.9
+        ``"sgd"``: heavy-ball momentum of the non-Adam schedules; 0 disables it.
+    beta_1 : float, default=0.9
+        ``"adam"``: decay rate of the first-moment estimates.
+    beta_2 : float, default=0.999
+        ``"adam"``: decay rate of the second-moment estimates.
+    epsilon : float, default=1e-8
+        ``"adam"``: added to the denominator for numerical stability.
+    shuffle : bool, default=True
+        ``"sgd"``: visit the rows in a new random order every epoch.
+    early_stopping : bool, default=False
+        ``"sgd"``: hold out a stratified ``validation_fraction`` of the rows,
+        stop when their accuracy stops improving, keep the best epoch's
+        coefficients. Not used by :meth:`partial_fit`.
+    validation_fraction : float, default=0.1
+        Share of the rows held out by ``early_stopping``.
+    n_iter_no_change : int, default=5
+        ``"sgd"``: epochs without progress of ``tol`` before stopping (or,
+        with ``"adaptive"``, dividing the learning rate).
 
     Attributes
     ----------
@@ -104,7 +143,15 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
     intercept_ : ndarray of shape (1,) or (n_classes,)
         Intercepts (zeros when ``fit_intercept=False``).
     n_iter_ : int
-        Number of solver iterations of the last fit.
+        Number of solver iterations of the last fit; for ``"sgd"`` epochs,
+        plus one per :meth:`partial_fit` call.
+    loss_curve_ : list of float
+        ``"sgd"``: the objective (training rows) after every epoch of
+        :meth:`fit`; :meth:`partial_fit` appends its mean minibatch objective.
+    validation_scores_ : list of float or None
+        ``early_stopping``: validation accuracy after every epoch, else None.
+    t_ : int
+        ``"sgd"``: parameter updates (minibatches) since :meth:`fit` began.
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -129,7 +176,7 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "C": [Interval(Real, 0, None, closed="right")],
         "fit_intercept": ["boolean"],
-        "solver": [StrOptions({"lbfgs"})],
+        "solver": [StrOptions({"lbfgs", "sgd"})],
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "class_weight": [dict, StrOptions({"balanced"}), None],
@@ -139,6 +186,18 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
         "n_jobs": [Integral, None],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions(set(SCHEDULES))],
+        "eta0": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "shuffle": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -156,6 +215,18 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
         n_jobs=None,
         verbose=0,
         random_state=None,
+        batch_size=32,
+        learning_rate="adaptive",
+        eta0=0.01,
+        power_t=0.5,
+        momentum=0.9,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        shuffle=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
     ):
         self.C = C
         self.fit_intercept = fit_intercept
@@ -169,6 +240,18 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.verbose = verbose
         self.random_state = random_state
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.eta0 = eta0
+        self.power_t = power_t
+        self.momentum = momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.shuffle = shuffle
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -205,7 +288,17 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
         objective = self._objective(X, targets, sw)
         theta0 = self._initial_theta(objective, classes)
         with compute_threads(self.n_jobs):
-            result = self._solve(objective, theta0)
+            if self.solver == "sgd":
+                objective, result = fit_sgd(self, X, targets, sw, theta0)
+            else:
+                reset_online_attributes(self)
+                result = lbfgs(
+                    objective,
+                    theta0,
+                    max_iter=self.max_iter,
+                    tol=self.tol,
+                    verbose=self.verbose,
+                )
         if not result.converged:
             warnings.warn(
                 f"SoftmaxClassifier: {self.solver} stopped before converging "
@@ -217,6 +310,38 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
         self._set_coef(*objective.unpack(result.theta), X.dtype)
         self.n_iter_ = result.n_iter
         return self
+
+    @available_if(is_stochastic)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One pass of minibatch SGD over ``X, y``, continuing the last state.
+
+        Only with ``solver="sgd"``. Step counter, learning rate and moments
+        carry over between calls (:meth:`fit` starts afresh). The penalty is
+        that of the objective over all rows passed so far.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A batch of training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_classes)
+            Labels in ``classes`` (a batch need not contain every class), or
+            probability targets whose columns follow ``classes`` when given,
+            else ``classes_``.
+        classes : array-like of shape (n_classes,), default=None
+            All labels the stream can contain. Required on the first call
+            with labels unless the ``classes`` parameter or a fit gave them;
+            never changes. Probability targets default to ``arange(K)``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights. ``class_weight`` must be a dict or None.
+
+        Returns
+        -------
+        self : SoftmaxClassifier
+            The updated estimator.
+        """
+        with compute_threads(self.n_jobs):
+            return partial_fit(self, X, y, classes, sample_weight)
 
     def _prepare_fit(self, X, y, sample_weight):
         """Validate fit inputs; return X, targets, weights and classes."""
@@ -249,16 +374,6 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
             penalty_scale=2.0 if targets.n_classes == 2 else 1.0,
         )
 
-    def _solve(self, objective, theta0):
-        """Run the configured solver from ``theta0``."""
-        return lbfgs(
-            objective,
-            theta0,
-            max_iter=self.max_iter,
-            tol=self.tol,
-            verbose=self.verbose,
-        )
-
     def _initial_theta(self, objective, classes):
         """Zeros, or the previous solution under ``warm_start``."""
         if (
@@ -270,117 +385,3 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
             coef, intercept = self._full_coef()
             return objective.pack(coef, intercept)
         return np.zeros(objective.n_params)
-
-    def _set_coef(self, coef, intercept, dtype):
-        """Store the fitted softmax rows in scikit-learn's convention."""
-        if coef.shape[0] == 2:
-            coef_ = (coef[1] - coef[0])[None, :]
-            intercept_ = np.array([intercept[1] - intercept[0]])
-        else:
-            # Softmax is invariant to a shift shared by all classes; centring
-            # picks the symmetric representative LogisticRegression reports.
-            coef_ = coef - coef.mean(axis=0)
-            intercept_ = intercept - intercept.mean()
-        self.coef_ = np.ascontiguousarray(coef_, dtype=dtype)
-        self.intercept_ = np.ascontiguousarray(intercept_, dtype=dtype)
-
-    def _full_coef(self):
-        """Coefficients and intercepts of all K softmax rows, shape (K, d)."""
-        if self.coef_.shape[0] == 1:
-            half = 0.5 * self.coef_[0]
-            coef = np.stack([-half, half])
-            hb = 0.5 * self.intercept_[0]
-            return coef, np.array([-hb, hb])
-        return self.coef_, self.intercept_
-
-    def _logits(self, X):
-        """Logits of all classes, shape (n_samples, n_classes)."""
-        check_is_fitted(self)
-        X = validate_data(
-            self,
-            X,
-            accept_sparse="csr",
-            dtype=[np.float64, np.float32],
-            order="C",
-            reset=False,
-        )
-        coef, intercept = self.coef_, self.intercept_
-        if coef.shape[0] == 1:
-            # Binary: logits (0, z) give the logistic probabilities exactly.
-            coef = np.vstack([np.zeros_like(coef), coef])
-            intercept = np.concatenate([np.zeros_like(intercept), intercept])
-        with compute_threads(self.n_jobs):
-            return linear_predictor(X, coef, intercept)
-
-    def decision_function(self, X):
-        """Logits of the classes.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
-            For two classes, the logit of the second class against the first
-            (positive means ``classes_[1]``); otherwise one logit per class.
-        """
-        Z = self._logits(X)
-        return Z[:, 1].copy() if len(self.classes_) == 2 else Z
-
-    def predict(self, X):
-        """Predict class labels.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-            The class with the largest logit (for two classes: ``classes_[1]``
-            when the decision value is positive).
-        """
-        Z = self._logits(X)
-        if len(self.classes_) == 2:
-            return self.classes_[(Z[:, 1] > 0).astype(np.intp)]
-        return self.classes_[np.argmax(Z, axis=1)]
-
-    def predict_proba(self, X):
-        """Class probabilities: the softmax of the logits.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Rows sum to one; columns follow ``classes_``.
-        """
-        Z = self._logits(X)
-        with compute_threads(self.n_jobs):
-            return softmax(Z)
-
-    def predict_log_proba(self, X):
-        """Logarithm of the class probabilities, computed as a log-softmax.
-
-        Unlike ``np.log(predict_proba(X))``, the result stays finite for
-        samples far from the training data, where probabilities underflow.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes)
-            Columns follow ``classes_``.
-        """
-        Z = self._logits(X)
-        with compute_threads(self.n_jobs):
-            return log_softmax(Z)

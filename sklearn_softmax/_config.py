@@ -143,8 +143,9 @@ def jit(func=None, *, parallel=False):
     """
     if func is None:
         return lambda f: jit(f, parallel=parallel)
-    if parallel:
-        func = _renamed(func, "__parallel")
+    # Both twins get a suffix, so entries cached before the twins were told
+    # apart can never match again.
+    func = _renamed(func, "__parallel" if parallel else "__serial")
     options = dict(nogil=True, parallel=parallel, fastmath=set(FASTMATH_FLAGS))
     if _cache_requested():
         try:

@@ -99,7 +99,9 @@ def check_label_smoothing(label_smoothing):
     return float(label_smoothing)
 
 
-def encode_targets(y, sample_weight=None, *, classes=None, class_weight=None):
+def encode_targets(
+    y, sample_weight=None, *, classes=None, class_weight=None, whole_data=True
+):
     """Encode labels or probability targets for the objective.
 
     Parameters
@@ -120,6 +122,11 @@ def encode_targets(y, sample_weight=None, *, classes=None, class_weight=None):
         ``S / (n_classes * S_k)`` where ``S_k = sum_i s_i Y[i, k]`` is the
         target mass of the class and ``S = sum_k S_k``; every class then
         needs a positive mass.
+    whole_data : bool, default=True
+        Whether ``y`` is the whole training set. ``partial_fit`` passes
+        ``False`` for its batches, which may hold a single class or weigh
+        nothing; ``"balanced"`` class weights are refused then, since one
+        batch cannot tell the class frequencies.
 
     Returns
     -------
@@ -149,9 +156,16 @@ def encode_targets(y, sample_weight=None, *, classes=None, class_weight=None):
     sw = _check_sample_weight(
         sample_weight, y, dtype=np.float64, ensure_non_negative=True, copy=True
     )
+    if not whole_data and class_weight == "balanced":
+        raise ValueError(
+            "class_weight='balanced' is not supported by partial_fit, which sees "
+            "one batch at a time; pass a dict of class weights, for example "
+            "computed with sklearn.utils.class_weight.compute_class_weight on "
+            "the whole y."
+        )
     mass = _class_mass(targets, sw)
     n_weighted = int(np.count_nonzero(mass > 0))
-    if n_weighted < 2:
+    if whole_data and n_weighted < 2:
         raise ValueError(
             "SoftmaxClassifier needs samples of at least 2 classes with positive "
             f"sample weight, but only {n_weighted} class has any."
@@ -159,7 +173,7 @@ def encode_targets(y, sample_weight=None, *, classes=None, class_weight=None):
     if class_weight is not None:
         cw = _class_weight_vector(class_weight, classes, mass)
         targets, sw = _fold_class_weight(targets, sw, cw)
-    if not np.all(np.isfinite(sw)) or not float(sw.sum()) > 0:
+    if not np.all(np.isfinite(sw)) or (whole_data and not float(sw.sum()) > 0):
         raise ValueError(
             "The sample weights with class weights folded in must be finite and "
             "sum to a positive value."

@@ -4,6 +4,8 @@ This layer imports only numpy, numba and the package's numba policy
 (:mod:`sklearn_softmax._config`). Every parallel kernel has a serial twin
 (suffix ``_serial``) compiled from the same source, which releases the GIL and
 suits small minibatches and per-block calls from a distributed scheduler.
+The SGD epoch kernels are serial by nature (each minibatch starts from the
+previous update).
 Kernels write into preallocated outputs.
 """
 
@@ -19,6 +21,7 @@ from ._predict import (
     softmax_rows_serial,
 )
 from ._rows import row_logsumexp, row_residual
+from ._sgd import sgd_epoch_csr, sgd_epoch_dense
 
 __all__ = [
     "fused_csr",
@@ -35,4 +38,6 @@ __all__ = [
     "softmax_rows_serial",
     "row_logsumexp",
     "row_residual",
+    "sgd_epoch_csr",
+    "sgd_epoch_dense",
 ]

@@ -1,0 +1,474 @@
+"""``python -m sklearn_softmax``: compare SoftmaxClassifier with LogisticRegression.
+
+Both estimators are fitted with the same ``C``, ``tol`` and ``max_iter`` after
+the same :class:`~sklearn.preprocessing.StandardScaler` (standardised features
+let L-BFGS converge in a few dozen iterations), on a dataset shipped with
+scikit-learn or on a CSV file, and the command prints one table: fit time,
+iterations, accuracies, log-loss, the largest probability and coefficient
+differences and the speed ratio. ``--plot FILE.png`` saves the same comparison
+as a figure (matplotlib is imported only then).
+
+Errors in the user's input (missing file, missing target column, non-numeric
+feature) are reported on stderr with exit code 2, like argparse's own errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._cli_csv import CSVError, read_csv
+
+__all__ = ["DATASETS", "ComparisonResult", "build_parser", "main", "run_comparison"]
+
+#: Datasets shipped with scikit-learn that ``--dataset`` accepts.
+DATASETS = ("digits", "iris", "wine", "breast_cancer")
+
+
+class UsageError(Exception):
+    """A problem with the user's input; reported with exit code 2."""
+
+
+@dataclass
+class FitReport:
+    """What the table shows about one estimator."""
+
+    name: str
+    fit_time: float
+    n_iter: int
+    converged: bool
+    train_accuracy: float
+    test_accuracy: float
+    test_log_loss: float
+
+
+@dataclass
+class ComparisonResult:
+    """Outcome of :func:`run_comparison`.
+
+    Attributes
+    ----------
+    dataset : str
+        Name of the data (dataset name or CSV path).
+    n_train, n_test, n_features, n_classes : int
+        Shape of the problem.
+    softmax, logistic : FitReport
+        Per-estimator results.
+    max_proba_diff : float
+        Largest ``|predict_proba|`` difference on the held-out rows.
+    max_coef_diff : float
+        Largest difference of ``coef_`` and ``intercept_`` (standardised
+        feature space).
+    speed_ratio : float
+        LogisticRegression fit time divided by SoftmaxClassifier fit time.
+    softmax_proba, logistic_proba : ndarray
+        Held-out probabilities (for the figure).
+    softmax_coef, logistic_coef : ndarray
+        Fitted coefficients (for the figure).
+    """
+
+    dataset: str
+    n_train: int
+    n_test: int
+    n_features: int
+    n_classes: int
+    softmax: FitReport
+    logistic: FitReport
+    max_proba_diff: float
+    max_coef_diff: float
+    speed_ratio: float
+    softmax_proba: np.ndarray = field(repr=False)
+    logistic_proba: np.ndarray = field(repr=False)
+    softmax_coef: np.ndarray = field(repr=False)
+    logistic_coef: np.ndarray = field(repr=False)
+
+
+def _solver_choices():
+    # Read the choices from the estimator so that new solvers appear here
+    # without editing the CLI.
+    from ._classifier import SoftmaxClassifier
+
+    for constraint in SoftmaxClassifier._parameter_constraints["solver"]:
+        options = getattr(constraint, "options", None)
+        if options:
+            return sorted(options)
+    return ["lbfgs"]
+
+
+def _checked(convert, ok, requirement):
+    """Make an argparse type: ``convert`` the text, then require ``ok(value)``."""
+
+    def parse(text):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not {'an integer' if convert is int else 'a number'}"
+            ) from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"must be {requirement}, got {text}")
+        return value
+
+    return parse
+
+
+_positive_float = _checked(float, lambda v: v > 0, "positive")
+_positive_int = _checked(int, lambda v: v >= 1, "at least 1")
+_test_size = _checked(float, lambda v: 0 < v < 1, "a fraction in (0, 1)")
+_n_jobs = _checked(int, lambda v: v != 0, "a non-zero number of threads")
+
+
+def build_parser():
+    """Build the command-line parser of ``python -m sklearn_softmax``.
+
+    Returns
+    -------
+    parser : argparse.ArgumentParser
+    """
+    parser = argparse.ArgumentParser(
+        prog="sklearn-softmax",
+        description=(
+            "Fit SoftmaxClassifier and scikit-learn's LogisticRegression with the "
+            "same C, tol and max_iter (after StandardScaler) and print fit time, "
+            "iterations, accuracy, log-loss, the largest probability and "
+            "coefficient differences and the speed ratio."
+        ),
+    )
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(
+        "--dataset",
+        choices=DATASETS,
+        default=None,
+        help="dataset shipped with scikit-learn (default: digits)",
+    )
+    source.add_argument("--csv", metavar="PATH", help="CSV file with a header row")
+    parser.add_argument(
+        "--target", metavar="COLUMN", help="name of the label column of --csv"
+    )
+    parser.add_argument(
+        "--sep", default=",", help="field separator of --csv (default: ',')"
+    )
+    parser.add_argument(
+        "--C",
+        type=_positive_float,
+        default=1.0,
+        help="inverse penalty (default 1; inf for none)",
+    )
+    parser.add_argument(
+        "--solver",
+        default="lbfgs",
+        choices=_solver_choices(),
+        help="SoftmaxClassifier solver (LogisticRegression always uses lbfgs)",
+    )
+    parser.add_argument(
+        "--n-jobs",
+        type=_n_jobs,
+        default=None,
+        help="SoftmaxClassifier threads (-1: all; default: numba's setting)",
+    )
+    parser.add_argument(
+        "--tol", type=_positive_float, default=1e-4, help="default 1e-4"
+    )
+    parser.add_argument(
+        "--max-iter", type=_positive_int, default=1000, help="default 1000"
+    )
+    parser.add_argument(
+        "--test-size", type=_test_size, default=0.25, help="held-out fraction (0.25)"
+    )
+    parser.add_argument("--random-state", type=int, default=0, help="split seed (0)")
+    parser.add_argument(
+        "--repeat",
+        type=_positive_int,
+        default=3,
+        help="time each fit this many times and report the fastest (default 3)",
+    )
+    parser.add_argument("--plot", metavar="FILE.png", help="save a comparison figure")
+    return parser
+
+
+def load_data(args):
+    """Return ``(X, y, name)`` selected by the parsed arguments."""
+    if args.csv is not None:
+        if args.target is None:
+            raise UsageError("--csv needs --target COLUMN (the label column)")
+        try:
+            X, y = read_csv(args.csv, args.target, args.sep)
+        except CSVError as exc:
+            raise UsageError(str(exc)) from None
+        return X, y, args.csv
+    if args.target is not None:
+        raise UsageError("--target is only used with --csv")
+    from sklearn import datasets
+
+    name = args.dataset or "digits"
+    X, y = getattr(datasets, f"load_{name}")(return_X_y=True)
+    return X.astype(np.float64), y, name
+
+
+def _timed_fit(make, X, y, repeat):
+    """Fit ``make()`` ``repeat`` times; return the last fit, best time, warnings."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    best = math.inf
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(repeat):
+            model = make()
+            start = time.perf_counter()
+            model.fit(X, y)
+            best = min(best, time.perf_counter() - start)
+    converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    return model, best, converged
+
+
+def run_comparison(
+    X,
+    y,
+    *,
+    dataset="data",
+    C=1.0,
+    solver="lbfgs",
+    n_jobs=None,
+    tol=1e-4,
+    max_iter=1000,
+    test_size=0.25,
+    random_state=0,
+    repeat=3,
+):
+    """Fit both estimators on a stratified split and compare them.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Numeric features.
+    y : ndarray of shape (n_samples,)
+        Labels.
+    dataset : str, default="data"
+        Name shown in the report.
+    C, tol, max_iter : float, float, int
+        Passed to both estimators.
+    solver : str, default="lbfgs"
+        SoftmaxClassifier solver; LogisticRegression uses lbfgs.
+    n_jobs : int or None, default=None
+        SoftmaxClassifier threads.
+    test_size : float, default=0.25
+        Held-out fraction.
+    random_state : int, default=0
+        Seed of the split (and of stochastic solvers).
+    repeat : int, default=3
+        Number of timed fits per estimator; the fastest is reported.
+
+    Returns
+    -------
+    result : ComparisonResult
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import accuracy_score, log_loss
+    from sklearn.model_selection import train_test_split
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.utils.multiclass import type_of_target
+
+    from ._classifier import SoftmaxClassifier
+
+    kind = type_of_target(y)
+    if kind not in ("binary", "multiclass"):
+        raise UsageError(
+            f"the labels are of type {kind!r}; a classifier needs class labels "
+            "(integers or strings), not continuous values"
+        )
+    classes, counts = np.unique(y, return_counts=True)
+    if classes.shape[0] < 2:
+        raise UsageError(f"the labels contain only one class: {classes[0]!r}")
+    stratify = y if counts.min() >= 2 else None
+    try:
+        X_train, X_test, y_train, y_test = train_test_split(
+            X, y, test_size=test_size, random_state=random_state, stratify=stratify
+        )
+    except ValueError as exc:
+        raise UsageError(f"cannot split the data: {exc}") from None
+
+    common = dict(C=C, tol=tol, max_iter=max_iter)
+    softmax_params = dict(common, solver=solver, n_jobs=n_jobs)
+    if solver != "lbfgs":
+        softmax_params["random_state"] = random_state
+
+    def make_softmax():
+        return make_pipeline(StandardScaler(), SoftmaxClassifier(**softmax_params))
+
+    def make_logistic():
+        return make_pipeline(StandardScaler(), LogisticRegression(**common))
+
+    # Compile the kernels for this dtype before timing: the first fit in a
+    # process without a warm numba cache pays for compilation.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        make_softmax().set_params(softmaxclassifier__max_iter=1).fit(X_train, y_train)
+    reports, models = {}, {}
+    for key, make, name in (
+        ("softmax", make_softmax, "SoftmaxClassifier"),
+        ("logistic", make_logistic, "LogisticRegression"),
+    ):
+        model, seconds, converged = _timed_fit(make, X_train, y_train, repeat)
+        proba = model.predict_proba(X_test)
+        reports[key] = FitReport(
+            name=name,
+            fit_time=seconds,
+            n_iter=int(np.max(model[-1].n_iter_)),
+            converged=converged,
+            train_accuracy=accuracy_score(y_train, model.predict(X_train)),
+            test_accuracy=accuracy_score(y_test, model.predict(X_test)),
+            test_log_loss=log_loss(y_test, proba, labels=model[-1].classes_),
+        )
+        models[key] = (model[-1], proba)
+
+    (soft, p_soft), (logi, p_logi) = models["softmax"], models["logistic"]
+    coef_diff = max(
+        float(np.max(np.abs(soft.coef_ - logi.coef_))),
+        float(np.max(np.abs(soft.intercept_ - logi.intercept_))),
+    )
+    return ComparisonResult(
+        dataset=dataset,
+        n_train=X_train.shape[0],
+        n_test=X_test.shape[0],
+        n_features=X.shape[1],
+        n_classes=classes.shape[0],
+        softmax=reports["softmax"],
+        logistic=reports["logistic"],
+        max_proba_diff=float(np.max(np.abs(p_soft - p_logi))),
+        max_coef_diff=coef_diff,
+        speed_ratio=reports["logistic"].fit_time / reports["softmax"].fit_time,
+        softmax_proba=p_soft,
+        logistic_proba=p_logi,
+        softmax_coef=soft.coef_,
+        logistic_coef=logi.coef_,
+    )
+
+
+def format_table(result):
+    """Format the report the command prints.
+
+    Parameters
+    ----------
+    result : ComparisonResult
+
+    Returns
+    -------
+    text : str
+    """
+    s, lg = result.softmax, result.logistic
+    head = (
+        f"dataset {result.dataset}: {result.n_train} train / {result.n_test} "
+        f"held-out samples, {result.n_features} features, {result.n_classes} classes"
+    )
+    rows = [
+        ("fit time (s)", f"{s.fit_time:.4f}", f"{lg.fit_time:.4f}"),
+        ("iterations", str(s.n_iter), str(lg.n_iter)),
+        ("converged", _yes(s.converged), _yes(lg.converged)),
+        ("train accuracy", f"{s.train_accuracy:.4f}", f"{lg.train_accuracy:.4f}"),
+        ("held-out accuracy", f"{s.test_accuracy:.4f}", f"{lg.test_accuracy:.4f}"),
+        ("held-out log-loss", f"{s.test_log_loss:.6f}", f"{lg.test_log_loss:.6f}"),
+    ]
+    width = max(len(r[0]) for r in rows)
+    col = max(len(s.name), len(lg.name))
+    lines = [head, "", f"{'':<{width}}  {s.name:>{col}}  {lg.name:>{col}}"]
+    lines.append("-" * (width + 2 * col + 4))
+    lines += [f"{a:<{width}}  {b:>{col}}  {c:>{col}}" for a, b, c in rows]
+    lines += [
+        "",
+        f"max |predict_proba diff|: {result.max_proba_diff:.3e}",
+        f"max coef diff:            {result.max_coef_diff:.3e}",
+        f"speed ratio:              {result.speed_ratio:.2f}x "
+        "(LogisticRegression time / SoftmaxClassifier time)",
+    ]
+    return "\n".join(lines)
+
+
+def _yes(flag):
+    return "yes" if flag else "no"
+
+
+def save_plot(result, path):
+    """Save a three-panel comparison figure to ``path``."""
+    try:
+        import matplotlib
+    except ImportError:
+        raise UsageError(
+            "--plot needs matplotlib; install it with `pip install matplotlib`"
+        ) from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4), layout="constrained")
+    names = [result.softmax.name, result.logistic.name]
+    axes[0].bar(
+        names,
+        [result.softmax.fit_time, result.logistic.fit_time],
+        color=["tab:blue", "tab:orange"],
+    )
+    axes[0].set_ylabel("fit time (s)")
+    axes[0].set_title(f"speed ratio {result.speed_ratio:.1f}x")
+    axes[1].scatter(result.logistic_proba.ravel(), result.softmax_proba.ravel(), s=4)
+    axes[1].plot([0, 1], [0, 1], color="gray", lw=0.8)
+    axes[1].set_xlabel("LogisticRegression predict_proba")
+    axes[1].set_ylabel("SoftmaxClassifier predict_proba")
+    axes[1].set_title(f"max |diff| {result.max_proba_diff:.1e}")
+    axes[2].scatter(result.logistic_coef.ravel(), result.softmax_coef.ravel(), s=4)
+    lim = float(np.max(np.abs(result.logistic_coef))) or 1.0
+    axes[2].plot([-lim, lim], [-lim, lim], color="gray", lw=0.8)
+    axes[2].set_xlabel("LogisticRegression coef_")
+    axes[2].set_ylabel("SoftmaxClassifier coef_")
+    axes[2].set_title(f"max |diff| {result.max_coef_diff:.1e}")
+    fig.suptitle(f"SoftmaxClassifier vs LogisticRegression on {result.dataset}")
+    try:
+        fig.savefig(path, dpi=100)
+    except OSError as exc:
+        raise UsageError(f"cannot write the figure to {path}: {exc.strerror}") from None
+    finally:
+        plt.close(fig)
+
+
+def main(argv=None):
+    """Run the command line; return the exit code.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments without the program name; ``sys.argv[1:]`` when omitted.
+
+    Returns
+    -------
+    status : int
+        0 on success, 2 for a usage error (argparse exits with 2 itself).
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        X, y, name = load_data(args)
+        result = run_comparison(
+            X,
+            y,
+            dataset=name,
+            C=args.C,
+            solver=args.solver,
+            n_jobs=args.n_jobs,
+            tol=args.tol,
+            max_iter=args.max_iter,
+            test_size=args.test_size,
+            random_state=args.random_state,
+            repeat=args.repeat,
+        )
+        print(format_table(result), flush=True)
+        if args.plot:
+            save_plot(result, args.plot)
+            print(f"figure saved to {args.plot}")
+    except UsageError as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
+    return 0

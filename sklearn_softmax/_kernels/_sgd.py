@@ -1,0 +1,185 @@
+"""Minibatch SGD epochs: gradient and update of every minibatch in one call.
+
+At the default batch size of 32 rows a minibatch gradient costs a few
+microseconds; calling a kernel per batch from Python (gather the rows, build
+the batch targets, combine, update) costs several times more. These kernels
+therefore run a whole pass: rows are visited in ``order`` directly (no gather
+of ``X``), and after every ``batch_size`` rows the parameters are updated.
+
+Parameters ``P`` have shape ``(K, d + 1)`` (float64, intercepts in the last
+column). The gradient of the batch ``B`` is
+
+``G = sum_{i in B} s_i (p_i - t_i) [x_i, 1] / (|B| * weight_mean) + pen * [W, 0]``
+
+with the intercept column zeroed when ``fit_intercept`` is false. The step
+rules (``code``): 0 constant, 1 inverse scaling, 2 adaptive (constant within
+an epoch), 3 Adam; see :mod:`sklearn_softmax._solvers._schedules`.
+
+Everything is serial (one minibatch depends on the previous update), releases
+the GIL, and writes only ``P``, ``buf1``, ``buf2`` and the scratch ``G``/``z``.
+Returns ``(sum of the minibatch objective estimates, number of updates)``.
+"""
+
+import numpy as np
+
+from .._config import jit
+from ._rows import row_residual
+
+
+@jit
+def _apply_update(P, G, buf1, buf2, t, eta, code, hyper):
+    """Update ``P`` with gradient ``G`` as update number ``t`` (1-based)."""
+    power_t, momentum, beta_1, beta_2, epsilon = hyper
+    n_classes, width = P.shape
+    if code == 3:
+        rate = eta * np.sqrt(1.0 - beta_2**t) / (1.0 - beta_1**t)
+        for k in range(n_classes):
+            for j in range(width):
+                g = G[k, j]
+                m = beta_1 * buf1[k, j] + (1.0 - beta_1) * g
+                u = beta_2 * buf2[k, j] + (1.0 - beta_2) * g * g
+                buf1[k, j] = m
+                buf2[k, j] = u
+                P[k, j] -= rate * m / (np.sqrt(u) + epsilon)
+        return
+    rate = eta / t**power_t if code == 1 else eta
+    if momentum != 0.0:
+        for k in range(n_classes):
+            for j in range(width):
+                v = momentum * buf1[k, j] - rate * G[k, j]
+                buf1[k, j] = v
+                P[k, j] += v
+    else:
+        for k in range(n_classes):
+            for j in range(width):
+                P[k, j] -= rate * G[k, j]
+
+
+@jit
+def _finish_batch(P, G, n_rows, loss, weight_mean, pen, fit_intercept):
+    """Scale the summed batch gradient, add the penalty; return the estimate."""
+    n_classes, width = P.shape
+    d = width - 1
+    scale = 1.0 / (n_rows * weight_mean)
+    sq = 0.0
+    for k in range(n_classes):
+        for j in range(d):
+            w = P[k, j]
+            G[k, j] = G[k, j] * scale + pen * w
+            sq += w * w
+        G[k, d] = G[k, d] * scale if fit_intercept else 0.0
+    return loss * scale + 0.5 * pen * sq
+
+
+@jit
+def sgd_epoch_dense(
+    X,
+    t_ptr,
+    t_cls,
+    t_prob,
+    sw,
+    eps,
+    order,
+    batch_size,
+    weight_mean,
+    pen,
+    fit_intercept,
+    P,
+    buf1,
+    buf2,
+    G,
+    z,
+    t0,
+    eta,
+    code,
+    hyper,
+):
+    """One SGD pass over the dense rows ``X[order]`` (see the module docstring)."""
+    n = order.shape[0]
+    n_classes, width = P.shape
+    d = width - 1
+    total = 0.0
+    t = t0
+    for start in range(0, n, batch_size):
+        stop = min(start + batch_size, n)
+        G[:, :] = 0.0
+        loss = 0.0
+        for q in range(start, stop):
+            i = order[q]
+            for k in range(n_classes):
+                acc = 0.0
+                for j in range(d):
+                    acc += X[i, j] * P[k, j]
+                z[k] = acc + P[k, d]
+            loss += row_residual(z, i, t_ptr, t_cls, t_prob, sw[i], eps)
+            for k in range(n_classes):
+                r = z[k]
+                for j in range(d):
+                    G[k, j] += r * X[i, j]
+                G[k, d] += r
+        total += _finish_batch(
+            P, G, stop - start, loss, weight_mean, pen, fit_intercept
+        )
+        t += 1
+        _apply_update(P, G, buf1, buf2, t, eta, code, hyper)
+    return total, t - t0
+
+
+@jit
+def sgd_epoch_csr(
+    data,
+    indices,
+    indptr,
+    t_ptr,
+    t_cls,
+    t_prob,
+    sw,
+    eps,
+    order,
+    batch_size,
+    weight_mean,
+    pen,
+    fit_intercept,
+    P,
+    buf1,
+    buf2,
+    G,
+    z,
+    t0,
+    eta,
+    code,
+    hyper,
+):
+    """One SGD pass over the CSR rows ``order`` (see the module docstring)."""
+    n = order.shape[0]
+    n_classes, width = P.shape
+    d = width - 1
+    total = 0.0
+    t = t0
+    for start in range(0, n, batch_size):
+        stop = min(start + batch_size, n)
+        G[:, :] = 0.0
+        loss = 0.0
+        for q in range(start, stop):
+            i = order[q]
+            for k in range(n_classes):
+                z[k] = P[k, d]
+            for p in range(indptr[i], indptr[i + 1]):
+                v = data[p]
+                j = indices[p]
+                for k in range(n_classes):
+                    z[k] += v * P[k, j]
+            loss += row_residual(z, i, t_ptr, t_cls, t_prob, sw[i], eps)
+            for p in range(indptr[i], indptr[i + 1]):
+                v = data[p]
+                j = indices[p]
+                for k in range(n_classes):
+                    G[k, j] += v * z[k]
+            for k in range(n_classes):
+                G[k, d] += z[k]
+        total += _finish_batch(
+            P, G, stop - start, loss, weight_mean, pen, fit_intercept
+        )
+        t += 1
+        _apply_update(P, G, buf1, buf2, t, eta, code, hyper)
+    return total, t - t0

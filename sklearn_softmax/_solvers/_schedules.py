@@ -1,0 +1,125 @@
+"""Step rules of the stochastic solver: learning-rate schedules, momentum, Adam.
+
+An :class:`SGDOptimizer` holds the hyper-parameters *and* the state of the
+update rule (update counter, current learning rate, velocity or Adam moments),
+so that the state survives between ``partial_fit`` calls. Parameters and
+gradients are float64 arrays of shape ``(K, d + 1)`` (last column: intercept).
+The updates themselves run in the epoch kernels
+(:mod:`sklearn_softmax._kernels._sgd`).
+
+Update rules, with ``g`` the minibatch gradient and ``t`` the number of
+updates done before this one:
+
+* ``"constant"``: ``eta = eta0``;
+* ``"invscaling"``: ``eta = eta0 / (t + 1) ** power_t``;
+* ``"adaptive"``: ``eta`` stays ``eta0`` until the solver reports
+  ``n_iter_no_change`` epochs without progress; then it is divided by 5
+  (:meth:`SGDOptimizer.decay`);
+
+  for these three, with momentum ``mu``: ``v <- mu v - eta g``, ``P <- P + v``;
+* ``"adam"``: ``m <- b1 m + (1 - b1) g``, ``u <- b2 u + (1 - b2) g**2``,
+  ``P <- P - eta0 sqrt(1 - b2**(t+1)) / (1 - b1**(t+1)) * m / (sqrt(u) + epsilon)``
+  (Kingma and Ba, 2015; the form scikit-learn's MLP uses).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["SGDOptimizer", "SCHEDULES", "ADAPTIVE_FACTOR", "ADAPTIVE_MIN_RATE"]
+
+#: Learning-rate schedules by name; the code is what the epoch kernel reads.
+SCHEDULES = {"constant": 0, "invscaling": 1, "adaptive": 2, "adam": 3}
+
+#: ``"adaptive"`` divides the learning rate by this factor on a plateau.
+ADAPTIVE_FACTOR = 5.0
+
+#: ``"adaptive"`` stops the fit once the learning rate falls below this.
+ADAPTIVE_MIN_RATE = 1e-6
+
+
+class SGDOptimizer:
+    """Hyper-parameters and state of the minibatch update rule.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Shape ``(K, d + 1)`` of the parameter array.
+    learning_rate : {"constant", "invscaling", "adaptive", "adam"}
+        Schedule (see the module docstring).
+    eta0 : float
+        Initial learning rate.
+    power_t : float
+        Exponent of ``"invscaling"``.
+    momentum : float
+        Momentum of the non-Adam schedules; 0 disables it.
+    beta_1, beta_2, epsilon : float
+        Adam's moment decay rates and denominator offset.
+
+    Attributes
+    ----------
+    t : int
+        Number of updates done.
+    eta : float
+        Current base learning rate (changes only under ``"adaptive"``).
+    buf1 : ndarray of float64, shape ``shape``
+        Velocity, or Adam's first moment.
+    buf2 : ndarray of float64, shape ``shape``
+        Adam's second moment (unused otherwise).
+    """
+
+    def __init__(
+        self,
+        shape,
+        *,
+        learning_rate,
+        eta0,
+        power_t=0.5,
+        momentum=0.9,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+    ):
+        self.schedule = learning_rate
+        self.code = SCHEDULES[learning_rate]
+        self.eta0 = float(eta0)
+        self.power_t = float(power_t)
+        self.momentum = float(momentum)
+        self.beta_1 = float(beta_1)
+        self.beta_2 = float(beta_2)
+        self.epsilon = float(epsilon)
+        self.t = 0
+        self.eta = float(eta0)
+        self.buf1 = np.zeros(shape)
+        self.buf2 = np.zeros(shape)
+
+    @property
+    def hyper(self):
+        """Float hyper-parameters in the order the epoch kernel takes them."""
+        return (
+            float(self.power_t),
+            float(self.momentum),
+            float(self.beta_1),
+            float(self.beta_2),
+            float(self.epsilon),
+        )
+
+    def current_rate(self):
+        """Learning rate the next update would use (Adam: with bias correction)."""
+        t = self.t + 1
+        if self.code == 1:
+            return self.eta / t**self.power_t
+        if self.code == 3:
+            return self.eta * np.sqrt(1.0 - self.beta_2**t) / (1.0 - self.beta_1**t)
+        return self.eta
+
+    def decay(self):
+        """Divide the learning rate on a plateau (``"adaptive"``).
+
+        Returns
+        -------
+        keep_going : bool
+            False when the rate fell below :data:`ADAPTIVE_MIN_RATE`.
+        """
+        self.eta /= ADAPTIVE_FACTOR
+        return self.eta >= ADAPTIVE_MIN_RATE

@@ -1,0 +1,284 @@
+"""partial_fit: multinomial online learning, its state and its input checks."""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.datasets import make_classification
+from sklearn.exceptions import ConvergenceWarning
+
+from sklearn_softmax import SoftmaxClassifier
+
+
+def _data(n=400, d=6, k=3, seed=0):
+    return make_classification(
+        n, d, n_informative=4, n_redundant=0, n_classes=k, random_state=seed
+    )
+
+
+def _sgd(**params):
+    return SoftmaxClassifier(solver="sgd", random_state=0, **params)
+
+
+def test_only_available_with_sgd():
+    assert not hasattr(SoftmaxClassifier(), "partial_fit")
+    assert hasattr(_sgd(), "partial_fit")
+    with pytest.raises(AttributeError, match="partial_fit") as excinfo:
+        _ = SoftmaxClassifier().partial_fit
+    assert "only available with solver='sgd'" in str(excinfo.value.__cause__)
+
+
+@pytest.mark.parametrize("shuffle", [True, False])
+@pytest.mark.parametrize("k", [2, 4])
+def test_first_call_is_one_epoch_of_fit(shuffle, k):
+    X, y = _data(k=k)
+    sw = np.linspace(0.5, 1.5, len(y))
+    online = _sgd(shuffle=shuffle).partial_fit(
+        X, y, classes=np.unique(y), sample_weight=sw
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        batch = _sgd(shuffle=shuffle, max_iter=1).fit(X, y, sample_weight=sw)
+    np.testing.assert_array_equal(online.coef_, batch.coef_)
+    np.testing.assert_array_equal(online.intercept_, batch.intercept_)
+    assert online.coef_.shape == ((1, 6) if k == 2 else (k, 6))
+    assert online.n_iter_ == 1 and online.t_ == batch.t_ == -(-len(y) // 32)
+
+
+def test_state_persists_across_calls_and_fit_resets_it():
+    X, y = _data()
+    clf = _sgd(learning_rate="adam")
+    clf.partial_fit(X[:200], y[:200], classes=[0, 1, 2])
+    m_after_first = clf._sgd_state.optimizer.buf1.copy()
+    clf.partial_fit(X[200:], y[200:])
+    assert clf.n_iter_ == 2 and clf.t_ == 14 and len(clf.loss_curve_) == 2
+    assert not np.array_equal(clf._sgd_state.optimizer.buf1, m_after_first)
+    # A fresh estimator fed the second batch alone takes different steps:
+    # the moments (and the step counter in Adam's bias correction) carried over.
+    fresh = _sgd(learning_rate="adam").partial_fit(X[200:], y[200:], classes=[0, 1, 2])
+    assert not np.allclose(fresh.coef_, clf.coef_)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.set_params(max_iter=1).fit(X, y)
+    assert clf.t_ == 13 and clf.n_iter_ == 1
+    clf.partial_fit(X, y)  # continues the fit, no classes needed
+    assert clf.t_ == 26 and clf.n_iter_ == 2
+
+
+def test_classes_required_on_first_call():
+    X, y = _data()
+    with pytest.raises(ValueError, match="classes must be passed on the first call"):
+        _sgd().partial_fit(X, y)
+
+
+def test_classes_must_not_change():
+    X, y = _data()
+    clf = _sgd().partial_fit(X, y, classes=[0, 1, 2])
+    with pytest.raises(ValueError, match="not the same as on the previous call"):
+        clf.partial_fit(X, y, classes=[0, 1, 2, 3])
+    clf.partial_fit(X, y, classes=[2, 1, 0])  # the same set is fine
+
+
+@pytest.mark.parametrize("classes", [[0], [1, 1, 0]])
+def test_bad_classes(classes):
+    X, y = _data(k=2)
+    with pytest.raises(ValueError, match="classes="):
+        _sgd().partial_fit(X, y, classes=classes)
+
+
+def test_unknown_label_is_named():
+    X, y = _data()
+    clf = _sgd().partial_fit(X, y, classes=[0, 1, 2])
+    y_bad = y.copy()
+    y_bad[:3] = [7, 9, 7]
+    with pytest.raises(ValueError, match=r"not in classes: \[7, 9\]"):
+        clf.partial_fit(X, y_bad)
+
+
+def test_n_features_must_not_change():
+    X, y = _data()
+    clf = _sgd().partial_fit(X, y, classes=[0, 1, 2])
+    with pytest.raises(ValueError, match="X has 5 features"):
+        clf.partial_fit(X[:, :5], y)
+
+
+def test_batches_missing_classes_and_string_labels():
+    X, y = _data(k=3)
+    labels = np.array(["cat", "dog", "emu"])[y]
+    clf = _sgd()
+    classes = ["emu", "cat", "dog"]
+    for part in (labels == "cat", labels == "dog", labels != "cat"):
+        clf.partial_fit(X[part], labels[part], classes=classes)
+    assert clf.classes_.tolist() == ["cat", "dog", "emu"]
+    proba = clf.predict_proba(X)
+    assert proba.shape == (len(y), 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
+    assert np.all(proba > 0)
+    assert set(clf.predict(X)) <= set(classes)
+
+
+def test_single_row_and_single_class_batches():
+    X, y = _data(k=2)
+    clf = _sgd()
+    clf.partial_fit(X[:1], y[:1], classes=[0, 1])
+    clf.partial_fit(X[y == 1][:10], y[y == 1][:10])
+    assert clf.coef_.shape == (1, 6)
+    np.testing.assert_allclose(clf.predict_proba(X).sum(axis=1), 1.0)
+
+
+def test_float32_and_sparse():
+    X, y = _data()
+    X[np.abs(X) < 0.5] = 0.0
+    dense = _sgd(shuffle=False).partial_fit(X, y, classes=[0, 1, 2])
+    csr = _sgd(shuffle=False).partial_fit(sp.csr_matrix(X), y, classes=[0, 1, 2])
+    np.testing.assert_allclose(csr.coef_, dense.coef_, rtol=1e-10, atol=1e-12)
+    single = _sgd(shuffle=False).partial_fit(X.astype(np.float32), y, classes=[0, 1, 2])
+    assert single.coef_.dtype == np.float32 and single.intercept_.dtype == np.float32
+    assert single.predict_proba(X.astype(np.float32)).dtype == np.float32
+    np.testing.assert_allclose(single.coef_, dense.coef_, rtol=1e-4, atol=1e-5)
+    sparse32 = _sgd().partial_fit(
+        sp.csr_matrix(X, dtype=np.float32), y, classes=[0, 1, 2]
+    )
+    assert sparse32.coef_.dtype == np.float32
+
+
+def test_class_weight():
+    X, y = _data()
+    with pytest.raises(ValueError, match="'balanced' is not supported by partial_fit"):
+        _sgd(class_weight="balanced").partial_fit(X, y, classes=[0, 1, 2])
+    weighted = _sgd(class_weight={0: 3.0}).partial_fit(X, y, classes=[0, 1, 2])
+    sw = np.where(y == 0, 3.0, 1.0)
+    explicit = _sgd().partial_fit(X, y, classes=[0, 1, 2], sample_weight=sw)
+    np.testing.assert_array_equal(weighted.coef_, explicit.coef_)
+
+
+def test_lbfgs_model_can_be_continued():
+    X, y = _data()
+    clf = SoftmaxClassifier(max_iter=500).fit(X, y)
+    coef = clf.coef_.copy()
+    clf.set_params(solver="sgd", eta0=1e-4).partial_fit(X, y)
+    assert clf.n_iter_ == 1
+    np.testing.assert_allclose(clf.coef_, coef, atol=1e-2)
+
+
+def test_out_of_core_stream_matches_full_fit(tmp_path):
+    # 40 000 x 20, 5 classes, written to .npy and read back memory-mapped in
+    # chunks of 2 000 rows; three passes over the stream.
+    rng = np.random.default_rng(0)
+    n, d, k = 40_000, 20, 5
+    X = rng.standard_normal((n, d))
+    Z = X @ rng.standard_normal((k, d)).T
+    y = np.argmax(Z + rng.gumbel(size=Z.shape), axis=1)
+    np.save(tmp_path / "X.npy", X[:30_000])
+    np.save(tmp_path / "y.npy", y[:30_000])
+    X_test, y_test = X[30_000:], y[30_000:]
+    del X
+    X_map = np.load(tmp_path / "X.npy", mmap_mode="r")
+    y_map = np.load(tmp_path / "y.npy", mmap_mode="r")
+    clf = _sgd()
+    for _ in range(3):
+        for start in range(0, X_map.shape[0], 2_000):
+            clf.partial_fit(
+                X_map[start : start + 2_000],
+                y_map[start : start + 2_000],
+                classes=np.arange(k),
+            )
+    full = SoftmaxClassifier(max_iter=1000).fit(np.asarray(X_map), np.asarray(y_map))
+    acc_stream, acc_full = clf.score(X_test, y_test), full.score(X_test, y_test)
+    assert acc_full > 0.6
+    assert abs(acc_stream - acc_full) < 0.01
+    assert clf.n_iter_ == 45
+
+
+def test_dask_ml_incremental():
+    dask_ml_wrappers = pytest.importorskip("dask_ml.wrappers")
+    da = pytest.importorskip("dask.array")
+    X, y = _data(n=2000, d=8, k=3)
+    dX = da.from_array(X, chunks=(500, 8))
+    dy = da.from_array(y, chunks=500)
+    inc = dask_ml_wrappers.Incremental(_sgd(), scoring="accuracy", shuffle_blocks=False)
+    inc.fit(dX, dy, classes=[0, 1, 2])
+    assert inc.estimator_.n_iter_ == 4
+    assert inc.score(dX, dy) > 0.7
+    proba = inc.predict_proba(dX).compute()
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+
+
+def test_classes_parameter_replaces_the_argument():
+    X, y = _data()
+    clf = _sgd(classes=[0, 1, 2]).partial_fit(X[y == 0], y[y == 0])
+    assert clf.classes_.tolist() == [0, 1, 2]
+    assert clf.predict_proba(X).shape == (len(y), 3)
+
+
+def test_pickled_state_continues_identically():
+    import pickle
+
+    X, y = _data()
+    clf = _sgd(learning_rate="adam").partial_fit(X[:200], y[:200], classes=[0, 1, 2])
+    copy = pickle.loads(pickle.dumps(clf))
+    clf.partial_fit(X[200:], y[200:])
+    copy.partial_fit(X[200:], y[200:])
+    np.testing.assert_array_equal(clf.coef_, copy.coef_)
+    assert clf.t_ == copy.t_
+
+
+def test_verbose_prints_one_line_per_call(capsys):
+    X, y = _data()
+    clf = _sgd(verbose=1)
+    for _ in range(3):
+        clf.partial_fit(X, y, classes=[0, 1, 2])
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3 and lines[-1].startswith("SGD partial_fit call    3")
+
+
+def test_zero_weight_first_batch_changes_nothing():
+    X, y = _data()
+    with pytest.raises(ValueError, match="at least one non-zero"):
+        _sgd().partial_fit(X, y, classes=[0, 1, 2], sample_weight=np.zeros(len(y)))
+    # Class weights can still zero a whole batch: it makes no update.
+    clf = _sgd(class_weight={0: 0.0})
+    clf.partial_fit(X[y == 0], y[y == 0], classes=[0, 1, 2])
+    assert clf.t_ == 0 and np.isnan(clf.loss_curve_[0])
+    np.testing.assert_array_equal(clf.coef_, 0.0)
+    clf.partial_fit(X, y)
+    assert clf.t_ == 13 and np.all(np.isfinite(clf.coef_))
+
+
+def test_partial_fit_with_probability_targets_matches_expanded_labels():
+    # One full-batch pass on probability targets equals one full-batch pass on
+    # the dataset expanded to one weighted row per (row, class).
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((24, 3))
+    Y = rng.dirichlet(np.ones(3), size=24)
+    params = dict(solver="sgd", batch_size=24 * 3, shuffle=False, random_state=0)
+    soft = SoftmaxClassifier(**params)
+    soft.partial_fit(X, Y)
+    X_rep = np.repeat(X, 3, axis=0)
+    y_rep = np.tile(np.arange(3), 24)
+    hard = SoftmaxClassifier(**params)
+    hard.partial_fit(X_rep, y_rep, classes=[0, 1, 2], sample_weight=Y.ravel())
+    np.testing.assert_array_equal(soft.classes_, [0, 1, 2])
+    np.testing.assert_allclose(soft.coef_, hard.coef_, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(soft.intercept_, hard.intercept_, atol=1e-12)
+
+
+def test_partial_fit_probability_targets_follow_given_class_order():
+    rng = np.random.default_rng(8)
+    X = rng.standard_normal((40, 3))
+    Y = rng.dirichlet(np.ones(2), size=40)
+    a = SoftmaxClassifier(solver="sgd", shuffle=False).partial_fit(
+        X, Y, classes=["yes", "no"]
+    )
+    b = SoftmaxClassifier(solver="sgd", shuffle=False).partial_fit(
+        X, Y[:, ::-1], classes=["no", "yes"]
+    )
+    np.testing.assert_array_equal(a.classes_, ["no", "yes"])
+    np.testing.assert_allclose(a.coef_, b.coef_, atol=1e-12)
+    # Later calls without classes read the columns in classes_ order.
+    a.partial_fit(X, Y[:, ::-1])
+    b.partial_fit(X, Y[:, ::-1])
+    np.testing.assert_allclose(a.coef_, b.coef_, atol=1e-12)
+    with pytest.raises(ValueError, match="sum to 1"):
+        a.partial_fit(X, np.ones((40, 2)))
