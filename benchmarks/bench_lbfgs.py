@@ -260,7 +260,7 @@ def startup_times():
 
 
 def machine():
-    info = {"python": platform.python_version(), "cpu": platform.processor()}
+    info = {"python": platform.python_version()}
     try:
         out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
         for line in out.splitlines():
