@@ -193,9 +193,11 @@ def data_loss_gradient(X_args, sparse, targets, sw, coef, intercept, eps, parall
     """
     n_classes, d = coef.shape
     n = targets.n_samples
-    parallel = parallel and parallel_allowed()
-    # The serial twin walks the same chunks, so both give identical bits.
+    # The serial twin walks the same chunks, so both give identical bits. A
+    # single chunk has nothing to share out: launching threads for it only
+    # costs (and waits for a busy core).
     chunks = n_chunks(n, n_classes * (d + 1))
+    parallel = parallel and chunks > 1 and parallel_allowed()
     loss_parts = np.zeros(chunks)
     t = (targets.ptr, targets.cls, targets.prob, sw, float(eps))
     if sparse:

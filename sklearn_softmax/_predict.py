@@ -5,10 +5,16 @@ from __future__ import annotations
 import numpy as np
 
 from . import _kernels
-from ._config import parallel_allowed
+from ._config import CHUNK_MIN_ROWS, parallel_allowed
 from ._objective import _prepare_X
 
 __all__ = ["linear_predictor", "log_softmax", "softmax"]
+
+
+def _parallel(n_rows):
+    # Rows are independent, so either twin gives the same bits; below one
+    # chunk's worth of rows a thread launch costs more than it saves.
+    return n_rows >= CHUNK_MIN_ROWS and parallel_allowed()
 
 
 def linear_predictor(X, coef, intercept):
@@ -29,7 +35,7 @@ def linear_predictor(X, coef, intercept):
     coef = np.asarray(coef, dtype=dtype)
     b = np.ascontiguousarray(intercept, dtype=dtype)
     out = np.empty((n, coef.shape[0]), dtype=dtype)
-    par = parallel_allowed()
+    par = _parallel(n)
     if sparse:
         kernel = _kernels.linear_csr if par else _kernels.linear_csr_serial
         kernel(*X_args, np.ascontiguousarray(coef.T), b, out)
@@ -41,7 +47,7 @@ def linear_predictor(X, coef, intercept):
 
 def log_softmax(Z):
     """Replace every row of ``Z`` by its log-softmax, in place, and return it."""
-    if parallel_allowed():
+    if _parallel(Z.shape[0]):
         _kernels.log_softmax_rows(Z)
     else:
         _kernels.log_softmax_rows_serial(Z)
@@ -50,7 +56,7 @@ def log_softmax(Z):
 
 def softmax(Z):
     """Replace every row of ``Z`` by its softmax, in place, and return it."""
-    if parallel_allowed():
+    if _parallel(Z.shape[0]):
         _kernels.softmax_rows(Z)
     else:
         _kernels.softmax_rows_serial(Z)

@@ -141,3 +141,21 @@ def test_targets_take_selects_rows():
     np.testing.assert_array_equal(dense_targets(t), Y[[7, 2, 2]])
     lab = Targets.from_labels(np.array([0, 2, 1, 1]), 3).take(np.array([3, 1]))
     np.testing.assert_array_equal(dense_targets(lab), np.eye(3)[[1, 2]])
+
+
+def test_single_chunk_problems_skip_the_thread_launch(monkeypatch):
+    # One chunk has nothing to share out; the parallel twins must not be
+    # launched for it (on a busy machine the launch waits for a core).
+    def forbidden(*args):
+        raise AssertionError("parallel kernel launched for a single chunk")
+
+    for name in ("fused_dense", "linear_dense", "softmax_rows", "log_softmax_rows"):
+        monkeypatch.setattr(_kernels, name, forbidden)
+    rng = np.random.default_rng(6)
+    X, coef, intercept, y, sw = _problem(rng, n=100)
+    targets = Targets.from_labels(y, 4)
+    loss, _ = data_loss_gradient((X,), False, targets, sw, coef, intercept, 0.0, True)
+    assert np.isfinite(loss)
+    Z = linear_predictor(X, coef, intercept)
+    softmax(Z.copy())
+    log_softmax(Z.copy())
