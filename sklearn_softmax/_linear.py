@@ -46,8 +46,12 @@ class SoftmaxLinearMixin:
             return coef, np.array([-hb, hb])
         return self.coef_, self.intercept_
 
-    def _logits(self, X):
-        """Logits of all classes, shape (n_samples, n_classes)."""
+    def _logits(self, X, rows=None):
+        """Logits of all classes, shape (n_samples, n_classes).
+
+        ``rows``, when given, transforms them in place (softmax, log-softmax)
+        inside the same thread context.
+        """
         check_is_fitted(self)
         X = validate_data(
             self,
@@ -63,7 +67,8 @@ class SoftmaxLinearMixin:
             coef = np.vstack([np.zeros_like(coef), coef])
             intercept = np.concatenate([np.zeros_like(intercept), intercept])
         with compute_threads(self.n_jobs):
-            return linear_predictor(X, coef, intercept)
+            Z = linear_predictor(X, coef, intercept)
+            return Z if rows is None else rows(Z)
 
     def decision_function(self, X):
         """Logits of the classes.
@@ -114,9 +119,7 @@ class SoftmaxLinearMixin:
         proba : ndarray of shape (n_samples, n_classes)
             Rows sum to one; columns follow ``classes_``.
         """
-        Z = self._logits(X)
-        with compute_threads(self.n_jobs):
-            return softmax(Z)
+        return self._logits(X, softmax)
 
     def predict_log_proba(self, X):
         """Logarithm of the class probabilities, computed as a log-softmax.
@@ -134,6 +137,4 @@ class SoftmaxLinearMixin:
         log_proba : ndarray of shape (n_samples, n_classes)
             Columns follow ``classes_``.
         """
-        Z = self._logits(X)
-        with compute_threads(self.n_jobs):
-            return log_softmax(Z)
+        return self._logits(X, log_softmax)
