@@ -134,6 +134,68 @@ def test_kernels_propagate_nan():
     assert np.all(np.isnan(P[0])) and np.all(np.isfinite(P[1]))
 
 
+@pytest.mark.parametrize("eps", [0.0, 0.1])
+@pytest.mark.parametrize("K", [2, 5, 13])
+def test_tile_residual_equals_row_residual(eps, K):
+    # The tiled softmax does the operations of the row version per element;
+    # only the compiler's fusing into multiply-adds may differ (1 ulp).
+    rng = np.random.default_rng(7)
+    T = rng.standard_normal((K, 8)) * np.array([1, 30, 1, 1e3, 1, 5, 1, 700.0])
+    T[0, 2] = -800.0  # below the exponential's clamp
+    targets = Targets.from_proba(rng.dirichlet(np.ones(K), size=8))
+    sw = rng.uniform(0.5, 2.0, 8)
+    tiled = T.copy()
+    loss = _kernels.tile_residual(
+        tiled, 0, targets.ptr, targets.cls, targets.prob, sw, eps, np.empty((4, 8))
+    )
+    ref_loss = 0.0
+    for r in range(8):
+        z = T[:, r].copy()
+        ref_loss += _kernels.row_residual(
+            z, r, targets.ptr, targets.cls, targets.prob, sw[r], eps
+        )
+        np.testing.assert_allclose(tiled[:, r], z, rtol=1e-14, atol=1e-16)
+    assert loss == pytest.approx(ref_loss, rel=1e-14)
+
+
+@pytest.mark.parametrize("col", [0, 3, 7])
+def test_tile_residual_with_non_finite_logits(col):
+    # -inf logits beside a finite maximum stay on the vector path (clamped
+    # exponential, zero probability); NaN or +inf in a row sends the tile
+    # row by row, and that row, and only that row, becomes NaN.
+    rng = np.random.default_rng(8)
+    K = 4
+    T = rng.standard_normal((K, 8))
+    T[1, (col + 1) % 8] = -np.inf
+    cases = {"nan": np.nan, "inf": np.inf, "all -inf": -np.inf}
+    targets = Targets.from_labels(rng.integers(0, K, 8), K)
+    sw = np.ones(8)
+    for name, value in cases.items():
+        U = T.copy()
+        if name == "all -inf":
+            U[:, col] = value
+        else:
+            U[2, col] = value
+        tiled = U.copy()
+        loss = _kernels.tile_residual(
+            tiled, 0, targets.ptr, targets.cls, targets.prob, sw, 0.0, np.empty((4, 8))
+        )
+        assert not np.isfinite(loss), name
+        for r in range(8):
+            z = U[:, r].copy()
+            _kernels.row_residual(
+                z, r, targets.ptr, targets.cls, targets.prob, 1.0, 0.0
+            )
+            np.testing.assert_allclose(tiled[:, r], z, rtol=1e-14, equal_nan=True)
+            assert np.isnan(z).any() == (r == col), (name, r)
+    # Without the bad column the -inf logit only zeroes its probability.
+    tiled = T.copy()
+    loss = _kernels.tile_residual(
+        tiled, 0, targets.ptr, targets.cls, targets.prob, sw, 0.0, np.empty((4, 8))
+    )
+    assert np.isfinite(loss) and np.isfinite(tiled).all()
+
+
 def test_targets_take_selects_rows():
     rng = np.random.default_rng(5)
     Y = rng.dirichlet(np.ones(3), size=10)

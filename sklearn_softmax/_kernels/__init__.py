@@ -20,7 +20,7 @@ from ._predict import (
     softmax_rows,
     softmax_rows_serial,
 )
-from ._rows import row_logsumexp, row_residual
+from ._rows import row_logsumexp, row_residual, tile_residual
 from ._sgd import sgd_epoch_csr, sgd_epoch_dense
 
 __all__ = [
@@ -40,4 +40,5 @@ __all__ = [
     "row_residual",
     "sgd_epoch_csr",
     "sgd_epoch_dense",
+    "tile_residual",
 ]

@@ -18,9 +18,8 @@ float32 gradient over 100k rows is off by ~3e-6 relative).
 """
 
 from .._config import jit
+from ._rows import TILE
 
-#: Rows per register tile.
-TILE = 8
 #: Features per cache block.
 J_BLOCK = 256
 #: Rows accumulated in the dtype of ``X`` before the gradient accumulators are
@@ -41,25 +40,25 @@ def _dot8x1(y0, y1, y2, y3, y4, y5, y6, y7, w, Z, k, zero):
         a5 += y5[j] * wj
         a6 += y6[j] * wj
         a7 += y7[j] * wj
-    Z[0, k] += a0
-    Z[1, k] += a1
-    Z[2, k] += a2
-    Z[3, k] += a3
-    Z[4, k] += a4
-    Z[5, k] += a5
-    Z[6, k] += a6
-    Z[7, k] += a7
+    Z[k, 0] += a0
+    Z[k, 1] += a1
+    Z[k, 2] += a2
+    Z[k, 3] += a3
+    Z[k, 4] += a4
+    Z[k, 5] += a5
+    Z[k, 6] += a6
+    Z[k, 7] += a7
 
 
 @jit
 def logits8(X, i, W, b, Z, zero):
-    """``Z[r, k] = X[i + r] @ W[k] + b[k]`` for the eight rows of a tile."""
+    """``Z[k, r] = X[i + r] @ W[k] + b[k]`` for the eight rows of a tile."""
     n_classes, d = W.shape
     x0, x1, x2, x3 = X[i], X[i + 1], X[i + 2], X[i + 3]
     x4, x5, x6, x7 = X[i + 4], X[i + 5], X[i + 6], X[i + 7]
     for k in range(n_classes):
         for r in range(TILE):
-            Z[r, k] = b[k]
+            Z[k, r] = b[k]
     for j0 in range(0, d, J_BLOCK):
         j1 = min(d, j0 + J_BLOCK)
         # Slices, not offset indices: LLVM vectorises the zero-based loop.
@@ -98,22 +97,22 @@ def logits8(X, i, W, b, Z, zero):
                 x = y7[j]
                 a7 += x * wj
                 c7 += x * vj
-            Z[0, k] += a0
-            Z[1, k] += a1
-            Z[2, k] += a2
-            Z[3, k] += a3
-            Z[4, k] += a4
-            Z[5, k] += a5
-            Z[6, k] += a6
-            Z[7, k] += a7
-            Z[0, k + 1] += c0
-            Z[1, k + 1] += c1
-            Z[2, k + 1] += c2
-            Z[3, k + 1] += c3
-            Z[4, k + 1] += c4
-            Z[5, k + 1] += c5
-            Z[6, k + 1] += c6
-            Z[7, k + 1] += c7
+            Z[k, 0] += a0
+            Z[k, 1] += a1
+            Z[k, 2] += a2
+            Z[k, 3] += a3
+            Z[k, 4] += a4
+            Z[k, 5] += a5
+            Z[k, 6] += a6
+            Z[k, 7] += a7
+            Z[k + 1, 0] += c0
+            Z[k + 1, 1] += c1
+            Z[k + 1, 2] += c2
+            Z[k + 1, 3] += c3
+            Z[k + 1, 4] += c4
+            Z[k + 1, 5] += c5
+            Z[k + 1, 6] += c6
+            Z[k + 1, 7] += c7
             k += 2
         if k < n_classes:
             w = W[k, j0:j1]
@@ -122,8 +121,8 @@ def logits8(X, i, W, b, Z, zero):
 
 @jit
 def _axpy8x1(y0, y1, y2, y3, y4, y5, y6, y7, R, k, g):
-    r0, r1, r2, r3 = R[0, k], R[1, k], R[2, k], R[3, k]
-    r4, r5, r6, r7 = R[4, k], R[5, k], R[6, k], R[7, k]
+    r0, r1, r2, r3 = R[k, 0], R[k, 1], R[k, 2], R[k, 3]
+    r4, r5, r6, r7 = R[k, 4], R[k, 5], R[k, 6], R[k, 7]
     for j in range(g.shape[0]):
         g[j] += ((r0 * y0[j] + r1 * y1[j]) + (r2 * y2[j] + r3 * y3[j])) + (
             (r4 * y4[j] + r5 * y5[j]) + (r6 * y6[j] + r7 * y7[j])
@@ -132,7 +131,7 @@ def _axpy8x1(y0, y1, y2, y3, y4, y5, y6, y7, R, k, g):
 
 @jit
 def accumulate8(X, i, R, Gb):
-    """``Gb[k, :d] += sum_r R[r, k] X[i + r]``, ``Gb[k, d] += sum_r R[r, k]``."""
+    """``Gb[k, :d] += sum_r R[k, r] X[i + r]``, ``Gb[k, d] += sum_r R[k, r]``."""
     n_classes, d1 = Gb.shape
     d = d1 - 1
     x0, x1, x2, x3 = X[i], X[i + 1], X[i + 2], X[i + 3]
@@ -145,10 +144,10 @@ def accumulate8(X, i, R, Gb):
         while k + 1 < n_classes:
             # Two classes at once: each row segment is loaded once for both.
             g, h = Gb[k, j0:j1], Gb[k + 1, j0:j1]
-            r0, r1, r2, r3 = R[0, k], R[1, k], R[2, k], R[3, k]
-            r4, r5, r6, r7 = R[4, k], R[5, k], R[6, k], R[7, k]
-            s0, s1, s2, s3 = R[0, k + 1], R[1, k + 1], R[2, k + 1], R[3, k + 1]
-            s4, s5, s6, s7 = R[4, k + 1], R[5, k + 1], R[6, k + 1], R[7, k + 1]
+            r0, r1, r2, r3 = R[k, 0], R[k, 1], R[k, 2], R[k, 3]
+            r4, r5, r6, r7 = R[k, 4], R[k, 5], R[k, 6], R[k, 7]
+            s0, s1, s2, s3 = R[k + 1, 0], R[k + 1, 1], R[k + 1, 2], R[k + 1, 3]
+            s4, s5, s6, s7 = R[k + 1, 4], R[k + 1, 5], R[k + 1, 6], R[k + 1, 7]
             for j in range(j1 - j0):
                 e0, e1, e2, e3 = y0[j], y1[j], y2[j], y3[j]
                 e4, e5, e6, e7 = y4[j], y5[j], y6[j], y7[j]
@@ -162,31 +161,31 @@ def accumulate8(X, i, R, Gb):
         if k < n_classes:
             _axpy8x1(y0, y1, y2, y3, y4, y5, y6, y7, R, k, Gb[k, j0:j1])
     for k in range(n_classes):
-        Gb[k, d] += ((R[0, k] + R[1, k]) + (R[2, k] + R[3, k])) + (
-            (R[4, k] + R[5, k]) + (R[6, k] + R[7, k])
+        Gb[k, d] += ((R[k, 0] + R[k, 1]) + (R[k, 2] + R[k, 3])) + (
+            (R[k, 4] + R[k, 5]) + (R[k, 6] + R[k, 7])
         )
 
 
 @jit
 def logits1(x0, W, b, Z, zero):
-    """``Z[0, k] = x0 @ W[k] + b[k]`` for a single row."""
+    """``Z[k, 0] = x0 @ W[k] + b[k]`` for a single row."""
     n_classes, d = W.shape
     for k in range(n_classes):
         w = W[k]
         a0 = zero
         for j in range(d):
             a0 += x0[j] * w[j]
-        Z[0, k] = a0 + b[k]
+        Z[k, 0] = a0 + b[k]
 
 
 @jit
 def accumulate1(x0, R, Gb):
-    """``Gb[k, :d] += R[0, k] x0`` and ``Gb[k, d] += R[0, k]``."""
+    """``Gb[k, :d] += R[k, 0] x0`` and ``Gb[k, d] += R[k, 0]``."""
     n_classes, d1 = Gb.shape
     d = d1 - 1
     for k in range(n_classes):
         g = Gb[k]
-        r0 = R[0, k]
+        r0 = R[k, 0]
         for j in range(d):
             g[j] += r0 * x0[j]
         g[d] += r0

@@ -31,7 +31,7 @@ from numba import prange
 
 from .._config import jit
 from ._dense import FLUSH_ROWS, TILE, accumulate1, accumulate8, flush, logits1, logits8
-from ._rows import row_residual
+from ._rows import row_residual, tile_residual
 
 
 def _fused_dense(X, W, b, t_ptr, t_cls, t_prob, sw, eps, G_parts, loss_parts):
@@ -51,7 +51,7 @@ def _fused_dense(X, W, b, t_ptr, t_cls, t_prob, sw, eps, G_parts, loss_parts):
         G[:, :] = 0.0
         # Accumulators and residuals in the dtype of X (see _dense).
         Gb = np.zeros((n_rows_w, d + 1), dtype=X.dtype)
-        R = np.empty((TILE, n_rows_w), dtype=X.dtype)
+        R = np.empty((n_rows_w, TILE), dtype=X.dtype)
         Wk = np.empty((n_rows_w, d), dtype=X.dtype)
         bk = np.empty(n_rows_w, dtype=X.dtype)
         if binary:
@@ -61,34 +61,45 @@ def _fused_dense(X, W, b, t_ptr, t_cls, t_prob, sw, eps, G_parts, loss_parts):
         else:
             Wk[:, :] = W
             bk[:] = b
-        Zk = np.empty((TILE, n_rows_w))
+        Zk = np.empty((n_rows_w, TILE))
+        # Logits of all classes, residuals in place (see tile_residual).
+        T = np.zeros((n_classes, TILE))
+        scratch = np.empty((4, TILE))
         z = np.empty(n_classes)
         zero = Gb[0, 0]
         loss = 0.0
         i = start
         since_flush = 0
         while i < stop:
-            rows = TILE if i + TILE <= stop else 1
-            if rows == TILE:
+            if i + TILE <= stop:
                 logits8(X, i, Wk, bk, Zk, zero)
+                if binary:
+                    for r in range(TILE):
+                        T[0, r] = 0.0
+                        T[1, r] = Zk[0, r]
+                else:
+                    T[:, :] = Zk
+                loss += tile_residual(T, i, t_ptr, t_cls, t_prob, sw, eps, scratch)
+                for k in range(n_rows_w):
+                    for r in range(TILE):
+                        R[k, r] = T[off + k, r]
+                accumulate8(X, i, R, Gb)
+                i += TILE
+                since_flush += TILE
             else:
                 logits1(X[i], Wk, bk, Zk, zero)
-            for r in range(rows):
                 if binary:
                     z[0] = 0.0
-                    z[1] = Zk[r, 0]
+                    z[1] = Zk[0, 0]
                 else:
                     for k in range(n_classes):
-                        z[k] = Zk[r, k]
-                loss += row_residual(z, i + r, t_ptr, t_cls, t_prob, sw[i + r], eps)
+                        z[k] = Zk[k, 0]
+                loss += row_residual(z, i, t_ptr, t_cls, t_prob, sw[i], eps)
                 for k in range(n_rows_w):
-                    R[r, k] = z[off + k]
-            if rows == TILE:
-                accumulate8(X, i, R, Gb)
-            else:
+                    R[k, 0] = z[off + k]
                 accumulate1(X[i], R, Gb)
-            i += rows
-            since_flush += rows
+                i += 1
+                since_flush += 1
             if since_flush >= FLUSH_ROWS:
                 flush(G, Gb, off)
                 since_flush = 0

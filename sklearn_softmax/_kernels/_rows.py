@@ -18,6 +18,8 @@ _EXP_MIN = -708.0
 # 2**n for n = -1022..0, gathered by index: cheaper than assembling the
 # exponent bits, and numba freezes global arrays into the compiled code.
 _POW2 = np.ldexp(1.0, np.arange(-1022, 1))
+#: Rows per tile of :func:`tile_residual` (one AVX-512 vector of float64).
+TILE = 8
 
 
 @jit
@@ -130,3 +132,115 @@ def row_residual(z, i, t_ptr, t_cls, t_prob, weight, eps):
     for t in range(t_ptr[i], t_ptr[i + 1]):
         z[t_cls[t]] -= scale * t_prob[t]
     return weight * loss
+
+
+@jit
+def tile_residual(T, i, t_ptr, t_cls, t_prob, sw, eps, scratch):
+    """:func:`row_residual` for the rows ``i, ..., i + width - 1``.
+
+    ``T[k, r]`` holds the logit of class ``k`` for row ``i + r``; on return it
+    holds the weighted residual. The class loops run over all rows of the
+    tile at once, so LLVM turns them into vector instructions (one exponential
+    per lane) where :func:`row_residual` runs a short scalar loop per row: on
+    5 classes this took the per-row cost from ~100 ns to ~30 ns. Every element
+    sees the operations of :func:`row_residual`, so the residuals agree with
+    it to an ulp (the compiler may fuse multiply-adds differently; losses are
+    summed per tile). A tile with a non-finite row maximum (NaN or infinite
+    logits) falls back to :func:`row_residual` row by row.
+
+    Parameters
+    ----------
+    T : ndarray of shape (n_classes, width), float64
+        Logits in, residuals out; ``width`` is :data:`TILE` in the kernels.
+    i : int
+        First row of the tile.
+    t_ptr, t_cls, t_prob, sw, eps
+        Targets, sample weights and label smoothing as in :func:`row_residual`.
+    scratch : ndarray of shape (4, width), float64
+        Work space (indexed in place: views would cost reference counting).
+
+    Returns
+    -------
+    loss : float
+        Sum over the tile of the weighted cross-entropies.
+    """
+    # The tile width is read from the array, not the constant TILE, on
+    # purpose: with a known trip count of 8 LLVM unrolls the lane loops before
+    # its loop vectoriser runs, and the unrolled code is not vectorised
+    # because T and scratch may alias (measured 27 vs 19 ns per row).
+    n_classes, width = T.shape
+    finite = True
+    for r in range(width):
+        scratch[0, r] = T[0, r]
+        scratch[1, r] = 0.0
+        scratch[2, r] = 0.0
+        scratch[3, r] = 0.0
+    for k in range(1, n_classes):
+        for r in range(width):
+            # An unconditional store, so the loop vectorises as a select.
+            v = T[k, r]
+            m = scratch[0, r]
+            scratch[0, r] = v if v > m else m
+    for r in range(width):
+        finite = finite and np.isfinite(scratch[0, r])
+    if not finite:
+        z = np.empty(n_classes)
+        loss = 0.0
+        for r in range(width):
+            for k in range(n_classes):
+                z[k] = T[k, r]
+            loss += row_residual(z, i + r, t_ptr, t_cls, t_prob, sw[i + r], eps)
+            for k in range(n_classes):
+                T[k, r] = z[k]
+        return loss
+    for r in range(width):
+        for t in range(t_ptr[i + r], t_ptr[i + r + 1]):
+            scratch[2, r] += t_prob[t] * T[t_cls[t], r]
+    if eps != 0.0:
+        for k in range(n_classes):
+            for r in range(width):
+                scratch[3, r] += T[k, r]
+    for k in range(n_classes):
+        for r in range(width):
+            # exp_nonpositive, lane by lane.
+            x = T[k, r] - scratch[0, r]
+            if x < _EXP_MIN:
+                x = _EXP_MIN
+            n = np.floor(x * _LOG2E + 0.5)
+            if not n >= -1022.0:  # NaN: keep the conversion defined
+                n = -1022.0
+            r_ = (x - n * _LN2_HI) - n * _LN2_LO
+            p = 1.0 / 6227020800.0
+            p = p * r_ + 1.0 / 479001600.0
+            p = p * r_ + 1.0 / 39916800.0
+            p = p * r_ + 1.0 / 3628800.0
+            p = p * r_ + 1.0 / 362880.0
+            p = p * r_ + 1.0 / 40320.0
+            p = p * r_ + 1.0 / 5040.0
+            p = p * r_ + 1.0 / 720.0
+            p = p * r_ + 1.0 / 120.0
+            p = p * r_ + 1.0 / 24.0
+            p = p * r_ + 1.0 / 6.0
+            p = p * r_ + 0.5
+            p = p * r_ + 1.0
+            p = p * r_ + 1.0
+            e = p * _POW2[np.int64(n) + 1022]
+            T[k, r] = e
+            scratch[1, r] += e
+    smooth = eps / n_classes
+    loss = 0.0
+    for r in range(width):
+        weight = sw[i + r]
+        lse = scratch[0, r] + np.log(scratch[1, r])
+        loss += weight * (lse - (1.0 - eps) * scratch[2, r] - smooth * scratch[3, r])
+        # Rows 1 and 2 of scratch now hold the row factors of the residual.
+        scratch[1, r] = weight / scratch[1, r]
+        scratch[2, r] = weight * smooth
+    for k in range(n_classes):
+        for r in range(width):
+            T[k, r] = T[k, r] * scratch[1, r] - scratch[2, r]
+    for r in range(width):
+        scale = sw[i + r] * (1.0 - eps)
+        for t in range(t_ptr[i + r], t_ptr[i + r + 1]):
+            T[t_cls[t], r] -= scale * t_prob[t]
+    return loss
