@@ -34,7 +34,6 @@ ravel of an array of shape ``(K, d + fit_intercept)``.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -135,30 +134,34 @@ def _prepare_X(X):
     return False, (readonly(X),), X.dtype, X.shape
 
 
-_WORKSPACE = threading.local()
 #: Partial gradients at least this large are reused between evaluations.
 _REUSE_BYTES = 2**20
 
 
-def _partials(shape):
+def _partials(workspace, shape):
     """Uninitialised float64 array for the per-chunk partial gradients.
 
-    Large ones (wide CSR data: chunks x (d + 1) x K) are kept per thread and
-    reused by the next evaluation of the same shape: a fresh allocation of
-    tens of MB is mapped by the OS page by page on first touch, which cost a
-    quarter of a CSR evaluation. The kernels overwrite every entry, and the
-    returned gradient is a new array, so reuse is invisible to callers.
+    Large ones (wide CSR data: chunks x (d + 1) x K, up to
+    :data:`~sklearn_softmax._config.PARTIALS_BUDGET`) are kept in
+    ``workspace`` and reused by the next evaluation of the same shape: a fresh
+    allocation of tens of MB is mapped by the OS page by page on first touch,
+    which cost a quarter of a CSR evaluation. The workspace belongs to one
+    :class:`SoftmaxObjective`, so the memory goes with it when the fit ends.
+    The kernels overwrite every entry, and the returned gradient is a new
+    array, so reuse is invisible to callers.
     """
-    if 8 * int(np.prod(shape)) < _REUSE_BYTES:
+    if workspace is None or 8 * int(np.prod(shape)) < _REUSE_BYTES:
         return np.empty(shape)
-    buf = getattr(_WORKSPACE, "partials", None)
+    buf = workspace.get("partials")
     if buf is None or buf.shape != shape:
         buf = np.empty(shape)
-        _WORKSPACE.partials = buf
+        workspace["partials"] = buf
     return buf
 
 
-def data_loss_gradient(X_args, sparse, targets, sw, coef, intercept, eps, parallel):
+def data_loss_gradient(
+    X_args, sparse, targets, sw, coef, intercept, eps, parallel, workspace=None
+):
     """Weighted data term of the objective and its gradient, unnormalised.
 
     Parameters
@@ -182,6 +185,9 @@ def data_loss_gradient(X_args, sparse, targets, sw, coef, intercept, eps, parall
         Label smoothing.
     parallel : bool
         Use the parallel kernel (``True``) or its serial twin.
+    workspace : dict, optional
+        Buffers kept between calls by the owner (see :func:`_partials`);
+        ``None`` allocates afresh.
 
     Returns
     -------
@@ -202,7 +208,7 @@ def data_loss_gradient(X_args, sparse, targets, sw, coef, intercept, eps, parall
     t = (targets.ptr, targets.cls, targets.prob, sw, float(eps))
     if sparse:
         kernel = _kernels.fused_csr if parallel else _kernels.fused_csr_serial
-        G_parts = _partials((chunks, d + 1, n_classes))
+        G_parts = _partials(workspace, (chunks, d + 1, n_classes))
         # float64 coefficients even for float32 data: the kernel's logits are
         # float64 sums, and rounding the coefficients to float32 would make
         # the objective L-BFGS sees a staircase (early line-search stops).
@@ -212,7 +218,7 @@ def data_loss_gradient(X_args, sparse, targets, sw, coef, intercept, eps, parall
         grad = G_parts.sum(axis=0).T
     else:
         kernel = _kernels.fused_dense if parallel else _kernels.fused_dense_serial
-        G_parts = _partials((chunks, n_classes, d + 1))
+        G_parts = _partials(workspace, (chunks, n_classes, d + 1))
         dtype = X_args[0].dtype
         W = np.ascontiguousarray(coef, dtype=dtype)
         b = np.ascontiguousarray(intercept, dtype=dtype)
@@ -269,6 +275,8 @@ class SoftmaxObjective:
         self.label_smoothing = float(label_smoothing)
         self.alpha = 0.0 if np.isinf(C) else float(penalty_scale) / float(C)
         self.parallel = parallel
+        # Reused partial-gradient buffers; freed with the objective.
+        self._workspace = {}
 
     @property
     def shape(self):
@@ -320,6 +328,7 @@ class SoftmaxObjective:
             intercept,
             self.label_smoothing,
             self.parallel,
+            self._workspace,
         )
         d = self.n_features
         grad = np.empty(self.shape)

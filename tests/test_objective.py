@@ -1,5 +1,8 @@
 """The objective: value against the reference, finite differences, optimality."""
 
+import gc
+import weakref
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -82,3 +85,28 @@ def test_binary_objective_is_logistic_regression_objective():
     z = X @ w + b
     logistic = np.mean(np.logaddexp(0, z) - y * z) + w @ w / (2 * C * 50)
     assert obj.loss(theta) == pytest.approx(logistic, rel=1e-12)
+
+
+def test_large_partials_live_and_die_with_their_objective():
+    # Wide CSR evaluations reuse one large partial-gradient buffer between
+    # calls; it belongs to the objective, so nothing stays allocated once the
+    # fit that built the objective is over.
+    rng = np.random.default_rng(3)
+    X = sp.random(2000, 3000, density=0.002, format="csr", random_state=3)
+    y = rng.integers(0, 10, 2000)
+    obj = SoftmaxObjective(
+        X, Targets.from_labels(y, 10), np.ones(2000), C=1.0, fit_intercept=True
+    )
+    theta = rng.standard_normal(obj.n_params) * 0.01
+    first = obj.loss_gradient(theta)
+    buf = obj._workspace["partials"]
+    assert buf.nbytes >= 2**20
+    second = obj.loss_gradient(theta)
+    assert obj._workspace["partials"] is buf
+    # Reuse changes nothing: same bits.
+    assert first[0] == second[0]
+    np.testing.assert_array_equal(first[1], second[1])
+    alive = weakref.ref(buf)
+    del obj, buf
+    gc.collect()
+    assert alive() is None
