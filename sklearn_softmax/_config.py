@@ -124,7 +124,7 @@ def _cache_requested():
     return os.environ.get("SKLEARN_SOFTMAX_NO_CACHE", "") in ("", "0")
 
 
-def jit(func=None, *, parallel=False):
+def jit(func=None, *, parallel=False, inline="never"):
     """Compile ``func`` with the package's numba policy.
 
     Parameters
@@ -135,6 +135,9 @@ def jit(func=None, *, parallel=False):
         Whether ``numba.prange`` loops run on numba's thread pool. With
         ``parallel=False`` they run as plain ranges, which gives every
         parallel kernel a serial, GIL-releasing twin from the same source.
+    inline : {"never", "always"}, default="never"
+        ``"always"`` inlines the function into its callers before numba
+        compiles them (small helpers called inside loops LLVM vectorises).
 
     Returns
     -------
@@ -142,11 +145,13 @@ def jit(func=None, *, parallel=False):
         The lazily compiling dispatcher, or a decorator producing one.
     """
     if func is None:
-        return lambda f: jit(f, parallel=parallel)
+        return lambda f: jit(f, parallel=parallel, inline=inline)
     # Both twins get a suffix, so entries cached before the twins were told
     # apart can never match again.
     func = _renamed(func, "__parallel" if parallel else "__serial")
-    options = dict(nogil=True, parallel=parallel, fastmath=set(FASTMATH_FLAGS))
+    options = dict(
+        nogil=True, parallel=parallel, fastmath=set(FASTMATH_FLAGS), inline=inline
+    )
     if _cache_requested():
         try:
             return numba.njit(cache=True, **options)(func)

@@ -22,18 +22,48 @@ _POW2 = np.ldexp(1.0, np.arange(-1022, 1))
 TILE = 8
 
 
+@jit(inline="always")
+def exp_clamped(x):
+    """``exp(x)`` for ``x <= 0`` without branches, so that loops over it vectorise.
+
+    ``exp(x) = 2**n * exp(r)`` with ``n = round(x / ln 2)``,
+    ``|r| <= ln(2) / 2`` and ``exp(r)`` by its Taylor polynomial of degree 13
+    (truncation below 1e-17 relative); ``2**n`` comes from a table.
+    ``x < -708`` is clamped (the result, ~3e-308, stays normal); NaN
+    propagates.
+    """
+    if x < _EXP_MIN:
+        x = _EXP_MIN
+    n = np.floor(x * _LOG2E + 0.5)
+    if not n >= -1022.0:  # NaN: keep the table index defined
+        n = -1022.0
+    r = (x - n * _LN2_HI) - n * _LN2_LO
+    p = 1.0 / 6227020800.0
+    p = p * r + 1.0 / 479001600.0
+    p = p * r + 1.0 / 39916800.0
+    p = p * r + 1.0 / 3628800.0
+    p = p * r + 1.0 / 362880.0
+    p = p * r + 1.0 / 40320.0
+    p = p * r + 1.0 / 5040.0
+    p = p * r + 1.0 / 720.0
+    p = p * r + 1.0 / 120.0
+    p = p * r + 1.0 / 24.0
+    p = p * r + 1.0 / 6.0
+    p = p * r + 0.5
+    p = p * r + 1.0
+    p = p * r + 1.0
+    return p * _POW2[np.int64(n) + 1022]
+
+
 @jit
 def exp_nonpositive(z, m):
     """In place ``z[k] = exp(z[k] - m)`` for finite ``m >= max(z)``.
 
-    A branch-free polynomial exponential that LLVM vectorises (numba has no
-    vector ``exp`` without SVML): ``exp(x) = 2**n * exp(r)`` with
-    ``n = round(x / ln 2)``, ``|r| <= ln(2) / 2`` and ``exp(r)`` by its Taylor
-    polynomial of degree 13 (truncation below 1e-17 relative); ``2**n`` comes
-    from a table. Error: 1 ulp for ``x`` in [-1, 0], growing to 1e-14
-    relative near ``x = -700`` (the Cody-Waite split of ``ln 2`` is
-    reassociated away by the fast-math flags); measured against 1, the
-    scale of the row sum, never above half an ulp. NaN propagates; ``-inf``
+    Uses :func:`exp_clamped`, a polynomial exponential that LLVM vectorises
+    (numba has no vector ``exp`` without SVML). Error: 1 ulp for ``x`` in
+    [-1, 0], growing to 1e-14 relative near ``x = -700`` (the Cody-Waite split
+    of ``ln 2`` is reassociated away by the fast-math flags); measured against
+    1, the scale of the row sum, never above half an ulp. NaN propagates; ``-inf``
     gives ``exp(-708)``, effectively zero.
 
     Returns
@@ -43,29 +73,7 @@ def exp_nonpositive(z, m):
     """
     n_classes = z.shape[0]
     for k in range(n_classes):
-        x = z[k] - m
-        if x < _EXP_MIN:
-            x = _EXP_MIN
-        n = np.floor(x * _LOG2E + 0.5)
-        r = (x - n * _LN2_HI) - n * _LN2_LO
-        p = 1.0 / 6227020800.0
-        p = p * r + 1.0 / 479001600.0
-        p = p * r + 1.0 / 39916800.0
-        p = p * r + 1.0 / 3628800.0
-        p = p * r + 1.0 / 362880.0
-        p = p * r + 1.0 / 40320.0
-        p = p * r + 1.0 / 5040.0
-        p = p * r + 1.0 / 720.0
-        p = p * r + 1.0 / 120.0
-        p = p * r + 1.0 / 24.0
-        p = p * r + 1.0 / 6.0
-        p = p * r + 0.5
-        p = p * r + 1.0
-        p = p * r + 1.0
-        ni = np.int64(n)
-        if ni < -1022:  # NaN input: keep the index valid, p is NaN anyway
-            ni = -1022
-        z[k] = p * _POW2[ni + 1022]
+        z[k] = exp_clamped(z[k] - m)
     total = 0.0
     for k in range(n_classes):
         total += z[k]
@@ -203,28 +211,7 @@ def tile_residual(T, i, t_ptr, t_cls, t_prob, sw, eps, scratch):
     for k in range(n_classes):
         for r in range(width):
             # exp_nonpositive, lane by lane.
-            x = T[k, r] - scratch[0, r]
-            if x < _EXP_MIN:
-                x = _EXP_MIN
-            n = np.floor(x * _LOG2E + 0.5)
-            if not n >= -1022.0:  # NaN: keep the conversion defined
-                n = -1022.0
-            r_ = (x - n * _LN2_HI) - n * _LN2_LO
-            p = 1.0 / 6227020800.0
-            p = p * r_ + 1.0 / 479001600.0
-            p = p * r_ + 1.0 / 39916800.0
-            p = p * r_ + 1.0 / 3628800.0
-            p = p * r_ + 1.0 / 362880.0
-            p = p * r_ + 1.0 / 40320.0
-            p = p * r_ + 1.0 / 5040.0
-            p = p * r_ + 1.0 / 720.0
-            p = p * r_ + 1.0 / 120.0
-            p = p * r_ + 1.0 / 24.0
-            p = p * r_ + 1.0 / 6.0
-            p = p * r_ + 0.5
-            p = p * r_ + 1.0
-            p = p * r_ + 1.0
-            e = p * _POW2[np.int64(n) + 1022]
+            e = exp_clamped(T[k, r] - scratch[0, r])
             T[k, r] = e
             scratch[1, r] += e
     smooth = eps / n_classes
