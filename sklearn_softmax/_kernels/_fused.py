@@ -9,7 +9,9 @@ partials in chunk order, so the result is bitwise the same for any number of
 threads.
 
 The dense kernel walks its chunk in register tiles of eight rows (see
-:mod:`._dense`), computes in the dtype of ``X`` with float64 flushes, and for
+:mod:`._dense`), turns the logits of a tile into residuals in one vectorised
+pass (:func:`._rows.tile_residual`), computes the products in the dtype of
+``X`` with float64 flushes, and for
 two classes computes one logit ``(w_1 - w_0) x`` per row and one gradient row
 (the other is its negative). The CSR kernel accumulates logits in float64.
 
