@@ -8,12 +8,18 @@ partial of the row's chunk. Rows are split into ``n_chunks`` contiguous chunks
 partials in chunk order, so the result is bitwise the same for any number of
 threads.
 
-The dense kernel walks its chunk in register tiles of eight rows (see
-:mod:`._dense`), turns the logits of a tile into residuals in one vectorised
-pass (:func:`._rows.tile_residual`), computes the products in the dtype of
-``X`` with float64 flushes, and for
-two classes computes one logit ``(w_1 - w_0) x`` per row and one gradient row
-(the other is its negative). The CSR kernel accumulates logits in float64.
+The dense kernel walks its chunk in blocks of rows small enough to stay in
+L2 (:func:`_block_rows`): one BLAS product gives the logits of a block, the
+rows go through the softmax eight at a time in vector lanes
+(:func:`._rows.tile_residual`), and a second BLAS product adds the block's
+gradient. BLAS is limited to one thread by the caller
+(:func:`sklearn_softmax._config.compute_threads`), so each numba thread runs
+its own products; the chunk partition, block sizes and BLAS calls depend only
+on the data shape, so results stay bitwise independent of the thread count.
+Products run in the dtype of ``X``; each block's float32 gradient (a sum over
+at most 256 rows) is added into the float64 partial. For two classes the
+kernel computes one logit ``(w_1 - w_0) x`` per row and one gradient row (the
+other is its negative). The CSR kernel accumulates logits in float64.
 
 Targets are given in a compressed sparse row form ``(t_ptr, t_cls, t_prob)``:
 a hard label is one entry of probability 1, a soft target a full row. Label
@@ -32,8 +38,15 @@ import numpy as np
 from numba import prange
 
 from .._config import jit
-from ._dense import FLUSH_ROWS, TILE, accumulate1, accumulate8, flush, logits1, logits8
-from ._rows import row_residual, tile_residual
+from ._rows import TILE, row_residual, tile_residual
+
+
+@jit
+def _block_rows(d, itemsize):
+    # Rows per block: the block of X (about 160 KB) stays in L2 between the
+    # two products; a multiple of TILE, between TILE and 256 rows.
+    rows = 163840 // (d * itemsize)
+    return max(TILE, min(256, rows - rows % TILE))
 
 
 def _fused_dense(X, W, b, t_ptr, t_cls, t_prob, sw, eps, G_parts, loss_parts):
@@ -46,66 +59,71 @@ def _fused_dense(X, W, b, t_ptr, t_cls, t_prob, sw, eps, G_parts, loss_parts):
     binary = n_classes == 2
     n_rows_w = 1 if binary else n_classes
     off = n_classes - n_rows_w
+    block = _block_rows(d, X.itemsize)
     for c in prange(n_chunks):
         start = (c * n) // n_chunks
         stop = ((c + 1) * n) // n_chunks
         G = G_parts[c]
         G[:, :] = 0.0
-        # Accumulators and residuals in the dtype of X (see _dense).
-        Gb = np.zeros((n_rows_w, d + 1), dtype=X.dtype)
-        R = np.empty((n_rows_w, TILE), dtype=X.dtype)
-        Wk = np.empty((n_rows_w, d), dtype=X.dtype)
-        bk = np.empty(n_rows_w, dtype=X.dtype)
+        # Products in the dtype of X: logits of a block, then its gradient.
+        WT = np.empty((d, n_rows_w), dtype=X.dtype)
+        bk = np.empty(n_rows_w)
         if binary:
             for j in range(d):
-                Wk[0, j] = W[1, j] - W[0, j]
+                WT[j, 0] = W[1, j] - W[0, j]
             bk[0] = b[1] - b[0]
         else:
-            Wk[:, :] = W
-            bk[:] = b
-        Zk = np.empty((n_rows_w, TILE))
-        # Logits of all classes, residuals in place (see tile_residual).
+            for k in range(n_classes):
+                for j in range(d):
+                    WT[j, k] = W[k, j]
+                bk[k] = b[k]
+        Zb = np.empty((block, n_rows_w), dtype=X.dtype)
+        Gb = np.empty((n_rows_w, d), dtype=X.dtype)
+        # Logits of all classes of a tile, residuals in place.
         T = np.zeros((n_classes, TILE))
         scratch = np.empty((4, TILE))
         z = np.empty(n_classes)
-        zero = Gb[0, 0]
         loss = 0.0
-        i = start
-        since_flush = 0
-        while i < stop:
-            if i + TILE <= stop:
-                logits8(X, i, Wk, bk, Zk, zero)
-                if binary:
-                    for r in range(TILE):
-                        T[0, r] = 0.0
-                        T[1, r] = Zk[0, r]
+        i0 = start
+        while i0 < stop:
+            i1 = min(stop, i0 + block)
+            Xb = X[i0:i1]
+            Z = Zb[: i1 - i0]
+            np.dot(Xb, WT, Z)
+            i = i0
+            while i < i1:
+                if i + TILE <= i1:
+                    for k in range(n_rows_w):
+                        for r in range(TILE):
+                            T[off + k, r] = Z[i - i0 + r, k] + bk[k]
+                    if binary:
+                        for r in range(TILE):
+                            T[0, r] = 0.0
+                    loss += tile_residual(T, i, t_ptr, t_cls, t_prob, sw, eps, scratch)
+                    for k in range(n_rows_w):
+                        for r in range(TILE):
+                            Z[i - i0 + r, k] = T[off + k, r]
+                    i += TILE
                 else:
-                    T[:, :] = Zk
-                loss += tile_residual(T, i, t_ptr, t_cls, t_prob, sw, eps, scratch)
-                for k in range(n_rows_w):
-                    for r in range(TILE):
-                        R[k, r] = T[off + k, r]
-                accumulate8(X, i, R, Gb)
-                i += TILE
-                since_flush += TILE
-            else:
-                logits1(X[i], Wk, bk, Zk, zero)
-                if binary:
-                    z[0] = 0.0
-                    z[1] = Zk[0, 0]
-                else:
-                    for k in range(n_classes):
-                        z[k] = Zk[k, 0]
-                loss += row_residual(z, i, t_ptr, t_cls, t_prob, sw[i], eps)
-                for k in range(n_rows_w):
-                    R[k, 0] = z[off + k]
-                accumulate1(X[i], R, Gb)
-                i += 1
-                since_flush += 1
-            if since_flush >= FLUSH_ROWS:
-                flush(G, Gb, off)
-                since_flush = 0
-        flush(G, Gb, off)
+                    for k in range(n_rows_w):
+                        z[off + k] = Z[i - i0, k] + bk[k]
+                    if binary:
+                        z[0] = 0.0
+                    loss += row_residual(z, i, t_ptr, t_cls, t_prob, sw[i], eps)
+                    for k in range(n_rows_w):
+                        Z[i - i0, k] = z[off + k]
+                    i += 1
+            # Z now holds the residuals of the block.
+            np.dot(Z.T, Xb, Gb)
+            for k in range(n_rows_w):
+                g = G[off + k]
+                for j in range(d):
+                    g[j] += Gb[k, j]
+                total = 0.0
+                for r in range(i1 - i0):
+                    total += Z[r, k]
+                g[d] += total
+            i0 = i1
         if binary:
             for j in range(d + 1):
                 G[0, j] = -G[1, j]
