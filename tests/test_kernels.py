@@ -54,6 +54,30 @@ def test_data_loss_gradient_matches_reference(dtype, sparse, parallel, eps, soft
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("d", [1, 7, 700, 3000])
+@pytest.mark.parametrize("K", [2, 3])
+def test_dense_blocks_of_every_size(dtype, d, K):
+    # The dense kernel walks blocks of 8 to 256 rows chosen from d and the
+    # dtype, tiles of 8 rows and single tail rows: odd n and wide d reach
+    # the small blocks, the tails and the one-logit binary path.
+    rng = np.random.default_rng(9)
+    X, coef, intercept, y, sw = _problem(rng, n=603, d=d, K=K, dtype=dtype)
+    targets = Targets.from_labels(y, K)
+    for parallel in (True, False):
+        loss, grad = data_loss_gradient(
+            (X,), False, targets, sw, coef, intercept, 0.05, parallel
+        )
+        ref_loss, ref_grad = data_term(
+            X, dense_targets(targets), sw, coef, intercept, 0.05
+        )
+        rtol = RTOL[dtype] * (10 if d > 100 else 1)
+        np.testing.assert_allclose(loss, ref_loss, rtol=rtol)
+        np.testing.assert_allclose(
+            grad, ref_grad, rtol=rtol, atol=rtol * np.abs(ref_grad).max()
+        )
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_fused_kernel_is_stable_for_extreme_logits(dtype):
     rng = np.random.default_rng(1)
     X, coef, intercept, y, sw = _problem(rng, n=64, dtype=dtype, scale=1e4)
