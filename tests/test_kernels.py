@@ -58,8 +58,8 @@ def test_data_loss_gradient_matches_reference(dtype, sparse, parallel, eps, soft
 @pytest.mark.parametrize("K", [2, 3])
 def test_dense_blocks_of_every_size(dtype, d, K):
     # The dense kernel walks blocks of 8 to 256 rows chosen from d and the
-    # dtype, tiles of 8 rows and single tail rows: odd n and wide d reach
-    # the small blocks, the tails and the one-logit binary path.
+    # dtype, and a shorter last block per chunk: odd n and wide d reach the
+    # small blocks, the tails and the one-logit binary path.
     rng = np.random.default_rng(9)
     X, coef, intercept, y, sw = _problem(rng, n=603, d=d, K=K, dtype=dtype)
     targets = Targets.from_labels(y, K)
@@ -158,66 +158,76 @@ def test_kernels_propagate_nan():
     assert np.all(np.isnan(P[0])) and np.all(np.isfinite(P[1]))
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("width", [1, 8, 37])
 @pytest.mark.parametrize("eps", [0.0, 0.1])
 @pytest.mark.parametrize("K", [2, 5, 13])
-def test_tile_residual_equals_row_residual(eps, K):
-    # The tiled softmax does the operations of the row version per element;
-    # only the compiler's fusing into multiply-adds may differ (1 ulp).
+def test_block_residual_equals_row_residual(eps, K, width, dtype):
+    # The block softmax does the operations of the row version per element;
+    # only the compiler's fusing into multiply-adds may differ (1 ulp). With
+    # float32 logits the exponentials are stored in float32 before they are
+    # normalised: residuals within float32 rounding of the probabilities.
     rng = np.random.default_rng(7)
-    T = rng.standard_normal((K, 8)) * np.array([1, 30, 1, 1e3, 1, 5, 1, 700.0])
-    T[0, 2] = -800.0  # below the exponential's clamp
-    targets = Targets.from_proba(rng.dirichlet(np.ones(K), size=8))
-    sw = rng.uniform(0.5, 2.0, 8)
-    tiled = T.copy()
-    loss = _kernels.tile_residual(
-        tiled, 0, targets.ptr, targets.cls, targets.prob, sw, eps, np.empty((4, 8))
+    scales = np.resize([1, 30, 1, 1e3, 1, 5, 1, 700.0], width)
+    T = (rng.standard_normal((K, width)) * scales).astype(dtype)
+    T[0, min(2, width - 1)] = -800.0  # below the exponential's clamp
+    targets = Targets.from_proba(rng.dirichlet(np.ones(K), size=width))
+    sw = rng.uniform(0.5, 2.0, width)
+    block = T.copy()
+    scratch = np.full((4, width + 3), np.nan)  # wider than the block is fine
+    loss = _kernels.block_residual(
+        block, 0, targets.ptr, targets.cls, targets.prob, sw, eps, scratch
     )
+    rtol, atol = (1e-14, 1e-16) if dtype == np.float64 else (2e-7, 2 * 2.0**-23)
     ref_loss = 0.0
-    for r in range(8):
-        z = T[:, r].copy()
+    for r in range(width):
+        z = T[:, r].astype(np.float64)
         ref_loss += _kernels.row_residual(
             z, r, targets.ptr, targets.cls, targets.prob, sw[r], eps
         )
-        np.testing.assert_allclose(tiled[:, r], z, rtol=1e-14, atol=1e-16)
+        np.testing.assert_allclose(block[:, r], z, rtol=rtol, atol=atol)
     assert loss == pytest.approx(ref_loss, rel=1e-14)
 
 
 @pytest.mark.parametrize("col", [0, 3, 7])
-def test_tile_residual_with_non_finite_logits(col):
+def test_block_residual_with_non_finite_logits(col):
     # -inf logits beside a finite maximum stay on the vector path (clamped
-    # exponential, zero probability); NaN or +inf in a row sends the tile
+    # exponential, zero probability); NaN or +inf in a row sends the block
     # row by row, and that row, and only that row, becomes NaN.
     rng = np.random.default_rng(8)
-    K = 4
-    T = rng.standard_normal((K, 8))
-    T[1, (col + 1) % 8] = -np.inf
+    K, width = 4, 11
+    T = rng.standard_normal((K, width))
+    y = rng.integers(0, K, width)
+    # -inf on a class other than the row's label (else the loss is inf).
+    T[(y[(col + 1) % width] + 1) % K, (col + 1) % width] = -np.inf
     cases = {"nan": np.nan, "inf": np.inf, "all -inf": -np.inf}
-    targets = Targets.from_labels(rng.integers(0, K, 8), K)
-    sw = np.ones(8)
+    targets = Targets.from_labels(y, K)
+    sw = np.ones(width)
+    scratch = np.empty((4, width))
     for name, value in cases.items():
         U = T.copy()
         if name == "all -inf":
             U[:, col] = value
         else:
             U[2, col] = value
-        tiled = U.copy()
-        loss = _kernels.tile_residual(
-            tiled, 0, targets.ptr, targets.cls, targets.prob, sw, 0.0, np.empty((4, 8))
+        block = U.copy()
+        loss = _kernels.block_residual(
+            block, 0, targets.ptr, targets.cls, targets.prob, sw, 0.0, scratch
         )
         assert not np.isfinite(loss), name
-        for r in range(8):
+        for r in range(width):
             z = U[:, r].copy()
             _kernels.row_residual(
                 z, r, targets.ptr, targets.cls, targets.prob, 1.0, 0.0
             )
-            np.testing.assert_allclose(tiled[:, r], z, rtol=1e-14, equal_nan=True)
+            np.testing.assert_allclose(block[:, r], z, rtol=1e-14, equal_nan=True)
             assert np.isnan(z).any() == (r == col), (name, r)
     # Without the bad column the -inf logit only zeroes its probability.
-    tiled = T.copy()
-    loss = _kernels.tile_residual(
-        tiled, 0, targets.ptr, targets.cls, targets.prob, sw, 0.0, np.empty((4, 8))
+    block = T.copy()
+    loss = _kernels.block_residual(
+        block, 0, targets.ptr, targets.cls, targets.prob, sw, 0.0, scratch
     )
-    assert np.isfinite(loss) and np.isfinite(tiled).all()
+    assert np.isfinite(loss) and np.isfinite(block).all()
 
 
 def test_targets_take_selects_rows():

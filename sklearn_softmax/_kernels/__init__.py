@@ -20,10 +20,11 @@ from ._predict import (
     softmax_rows,
     softmax_rows_serial,
 )
-from ._rows import row_logsumexp, row_residual, tile_residual
+from ._rows import block_residual, row_logsumexp, row_residual
 from ._sgd import sgd_epoch_csr, sgd_epoch_dense
 
 __all__ = [
+    "block_residual",
     "fused_csr",
     "fused_csr_serial",
     "fused_dense",
@@ -40,5 +41,4 @@ __all__ = [
     "row_residual",
     "sgd_epoch_csr",
     "sgd_epoch_dense",
-    "tile_residual",
 ]

@@ -10,12 +10,13 @@ threads.
 
 The dense kernel walks its chunk in blocks of rows small enough to stay in
 L2 (:func:`_block_rows`): one BLAS product gives the logits of a block, the
-rows go through the softmax eight at a time in vector lanes
-(:func:`._rows.tile_residual`), and a second BLAS product adds the block's
-gradient. BLAS is limited to one thread by the caller
-(:func:`sklearn_softmax._config.compute_threads`), so each numba thread runs
-its own products; the chunk partition, block sizes and BLAS calls depend only
-on the data shape, so results stay bitwise independent of the thread count.
+whole block goes through the softmax with the rows in vector lanes
+(:func:`._rows.block_residual`, on the logits transposed to classes x rows),
+and a second BLAS product adds the block's gradient. BLAS is limited to one
+thread by the caller (:func:`sklearn_softmax._config.compute_threads`), so
+each numba thread runs its own products; the chunk partition, block sizes
+and BLAS calls depend only on the data shape, so results stay bitwise
+independent of the thread count.
 Products run in the dtype of ``X``; each block's float32 gradient (a sum over
 at most 256 rows) is added into the float64 partial. For two classes the
 kernel computes one logit ``(w_1 - w_0) x`` per row and one gradient row (the
@@ -38,15 +39,16 @@ import numpy as np
 from numba import prange
 
 from .._config import jit
-from ._rows import TILE, row_residual, tile_residual
+from ._rows import block_residual, row_residual
 
 
 @jit
 def _block_rows(d, itemsize):
     # Rows per block: the block of X (about 160 KB) stays in L2 between the
-    # two products; a multiple of TILE, between TILE and 256 rows.
+    # two products; a multiple of 8 (one vector of float64), between 8 and
+    # 256 rows.
     rows = 163840 // (d * itemsize)
-    return max(TILE, min(256, rows - rows % TILE))
+    return max(8, min(256, rows - rows % 8))
 
 
 def _fused_dense(X, W, b, t_ptr, t_cls, t_prob, sw, eps, G_parts, loss_parts):
@@ -78,50 +80,41 @@ def _fused_dense(X, W, b, t_ptr, t_cls, t_prob, sw, eps, G_parts, loss_parts):
                     WT[j, k] = W[k, j]
                 bk[k] = b[k]
         Zb = np.empty((block, n_rows_w), dtype=X.dtype)
+        # Logits and residuals of a block with classes along the first axis,
+        # so that the softmax loops run along rows (see block_residual); a
+        # flat buffer, so that every block's view is contiguous for BLAS.
+        Zflat = np.empty(n_classes * block, dtype=X.dtype)
         Gb = np.empty((n_rows_w, d), dtype=X.dtype)
-        # Logits of all classes of a tile, residuals in place.
-        T = np.zeros((n_classes, TILE))
-        scratch = np.empty((4, TILE))
-        z = np.empty(n_classes)
+        scratch = np.empty((4, block))
         loss = 0.0
         i0 = start
         while i0 < stop:
             i1 = min(stop, i0 + block)
+            rows = i1 - i0
             Xb = X[i0:i1]
-            Z = Zb[: i1 - i0]
+            # (rows x d) @ (d x K) is the fast orientation for BLAS at few
+            # classes (2-4x faster than (K x d) @ (d x rows) here); the
+            # transposed copy costs a few ns per row.
+            Z = Zb[:rows]
             np.dot(Xb, WT, Z)
-            i = i0
-            while i < i1:
-                if i + TILE <= i1:
-                    for k in range(n_rows_w):
-                        for r in range(TILE):
-                            T[off + k, r] = Z[i - i0 + r, k] + bk[k]
-                    if binary:
-                        for r in range(TILE):
-                            T[0, r] = 0.0
-                    loss += tile_residual(T, i, t_ptr, t_cls, t_prob, sw, eps, scratch)
-                    for k in range(n_rows_w):
-                        for r in range(TILE):
-                            Z[i - i0 + r, k] = T[off + k, r]
-                    i += TILE
-                else:
-                    for k in range(n_rows_w):
-                        z[off + k] = Z[i - i0, k] + bk[k]
-                    if binary:
-                        z[0] = 0.0
-                    loss += row_residual(z, i, t_ptr, t_cls, t_prob, sw[i], eps)
-                    for k in range(n_rows_w):
-                        Z[i - i0, k] = z[off + k]
-                    i += 1
-            # Z now holds the residuals of the block.
-            np.dot(Z.T, Xb, Gb)
+            Zt = Zflat[: n_classes * rows].reshape((n_classes, rows))
+            if binary:
+                for r in range(rows):
+                    Zt[0, r] = 0.0
+            for k in range(n_rows_w):
+                bb = bk[k]
+                for r in range(rows):
+                    Zt[off + k, r] = Z[r, k] + bb
+            loss += block_residual(Zt, i0, t_ptr, t_cls, t_prob, sw, eps, scratch)
+            R = Zt[off:]
+            np.dot(R, Xb, Gb)
             for k in range(n_rows_w):
                 g = G[off + k]
                 for j in range(d):
                     g[j] += Gb[k, j]
                 total = 0.0
-                for r in range(i1 - i0):
-                    total += Z[r, k]
+                for r in range(rows):
+                    total += R[k, r]
                 g[d] += total
             i0 = i1
         if binary:
