@@ -9,6 +9,10 @@ Policy
   operations (vectorised reductions, fused multiply-add) but keeps ``nnan``
   and ``ninf`` off, so NaN and infinity propagate as IEEE 754 says.
   numba's blanket fast-math switch is never turned on.
+* ``ERROR_MODEL`` is numpy's: a float division by zero gives ``inf`` or
+  ``NaN`` as IEEE 754 says instead of raising ``ZeroDivisionError``. The
+  check behind the exception is a branch in every division, and it keeps
+  LLVM from vectorising any loop that divides.
 * ``cache=True`` is tried first; when numba finds no writable cache location
   (a read-only install without ``NUMBA_CACHE_DIR``), the kernels compile
   without cache and one :class:`RuntimeWarning` says so.
@@ -31,6 +35,7 @@ from threadpoolctl import ThreadpoolController
 
 __all__ = [
     "FASTMATH_FLAGS",
+    "ERROR_MODEL",
     "CHUNK_MAX",
     "CHUNK_MIN_ROWS",
     "PARTIALS_BUDGET",
@@ -45,6 +50,10 @@ __all__ = [
 #: infinity keep their IEEE meaning; ``reassoc`` and ``contract`` allow SIMD
 #: reductions and fused multiply-add.
 FASTMATH_FLAGS = frozenset({"nsz", "arcp", "contract", "reassoc"})
+
+#: numba's error model of every kernel: ``"numpy"`` (IEEE results, no
+#: ``ZeroDivisionError`` check, so loops with divisions vectorise).
+ERROR_MODEL = "numpy"
 
 #: Upper bound on the number of row chunks a parallel reduction uses. The
 #: partition depends only on the data shape, never on the thread count, which
@@ -150,7 +159,11 @@ def jit(func=None, *, parallel=False, inline="never"):
     # apart can never match again.
     func = _renamed(func, "__parallel" if parallel else "__serial")
     options = dict(
-        nogil=True, parallel=parallel, fastmath=set(FASTMATH_FLAGS), inline=inline
+        nogil=True,
+        parallel=parallel,
+        fastmath=set(FASTMATH_FLAGS),
+        error_model=ERROR_MODEL,
+        inline=inline,
     )
     if _cache_requested():
         try:

@@ -5,6 +5,8 @@ are compiled into (and inlined by LLVM into) every kernel that uses them.
 """
 
 import numpy as np
+from numba import types
+from numba.extending import intrinsic
 
 from .._config import jit
 
@@ -51,6 +53,66 @@ def exp_clamped(x):
     p = p * r + 1.0
     p = p * r + 1.0
     return p * _POW2[np.int64(n) + 1022]
+
+
+@intrinsic
+def _float_bits(typingctx, x):
+    # The bits of a float64 as an int64 (a no-op in machine code, so loops
+    # over it vectorise; numba has no scalar ``view``).
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], context.get_value_type(types.int64))
+
+    return types.int64(types.float64), codegen
+
+
+@intrinsic
+def _bits_float(typingctx, x):
+    # Inverse of _float_bits.
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], context.get_value_type(types.float64))
+
+    return types.float64(types.int64), codegen
+
+
+_SQRT2 = 1.4142135623730951
+_FLOAT_MAX = np.finfo(np.float64).max
+
+
+@jit(inline="always")
+def log_normal(s):
+    """Return ``log(s)`` for a positive, normal, finite ``s``, without branches.
+
+    ``s = 2**e * m`` from the bits of ``s``, ``m`` moved into
+    ``[sqrt(1/2), sqrt(2))``, and ``log(m) = 2 atanh(u)``,
+    ``u = (m - 1) / (m + 1)``, by its series to ``u**21`` (truncation below
+    1e-17 relative). Within 2 ulp of ``np.log``; LLVM vectorises loops over it
+    (0.8 vs 3.5-5.9 ns per element for the scalar ``np.log`` here). NaN and
+    ``+inf`` are returned unchanged; zero, negative or subnormal ``s`` give
+    wrong results: callers guarantee ``s >= 1`` (a sum of exponentials that
+    includes ``exp(0)``).
+    """
+    bits = _float_bits(s)
+    e = (bits >> 52) - 1023
+    m = _bits_float((bits & 0xFFFFFFFFFFFFF) | 0x3FF0000000000000)
+    big = m > _SQRT2
+    m = 0.5 * m if big else m
+    e = e + 1 if big else e
+    u = (m - 1.0) / (m + 1.0)
+    u2 = u * u
+    p = 1.0 / 21.0
+    p = p * u2 + 1.0 / 19.0
+    p = p * u2 + 1.0 / 17.0
+    p = p * u2 + 1.0 / 15.0
+    p = p * u2 + 1.0 / 13.0
+    p = p * u2 + 1.0 / 11.0
+    p = p * u2 + 1.0 / 9.0
+    p = p * u2 + 1.0 / 7.0
+    p = p * u2 + 1.0 / 5.0
+    p = p * u2 + 1.0 / 3.0
+    n = np.float64(e)
+    log = (n * _LN2_HI + (2.0 * u + (2.0 * u) * (u2 * p))) + n * _LN2_LO
+    # NaN and +inf are their own logarithm (a select, not a branch).
+    return log if s <= _FLOAT_MAX else s
 
 
 @jit
@@ -218,7 +280,8 @@ def block_residual(Zt, i0, t_ptr, t_cls, t_prob, sw, eps, scratch):
     loss = 0.0
     for r in range(width):
         weight = sw[i0 + r]
-        lse = scratch[0, r] + np.log(scratch[1, r])
+        # scratch[1, r] >= 1 (it includes exp(0)): log_normal applies.
+        lse = scratch[0, r] + log_normal(scratch[1, r])
         loss += weight * (lse - (1.0 - eps) * scratch[2, r] - smooth * scratch[3, r])
         # Rows 1 and 2 of scratch now hold the row factors of the residual.
         scratch[1, r] = weight / scratch[1, r]
