@@ -277,15 +277,20 @@ def block_residual(Zt, i0, t_ptr, t_cls, t_prob, sw, eps, scratch):
             Zt[k, r] = e
             scratch[1, r] += e
     smooth = eps / n_classes
-    loss = 0.0
     for r in range(width):
         weight = sw[i0 + r]
         # scratch[1, r] >= 1 (it includes exp(0)): log_normal applies.
         lse = scratch[0, r] + log_normal(scratch[1, r])
-        loss += weight * (lse - (1.0 - eps) * scratch[2, r] - smooth * scratch[3, r])
-        # Rows 1 and 2 of scratch now hold the row factors of the residual.
+        # Rows 1 to 3 of scratch now hold the row factors of the residual
+        # and the row losses.
+        scratch[3, r] = weight * (
+            lse - (1.0 - eps) * scratch[2, r] - smooth * scratch[3, r]
+        )
         scratch[1, r] = weight / scratch[1, r]
         scratch[2, r] = weight * smooth
+    loss = 0.0
+    for r in range(width):
+        loss += scratch[3, r]
     for k in range(n_classes):
         for r in range(width):
             Zt[k, r] = Zt[k, r] * scratch[1, r] - scratch[2, r]
