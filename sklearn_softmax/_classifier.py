@@ -56,7 +56,9 @@ class SoftmaxClassifier(SoftmaxLinearMixin, ClassifierMixin, BaseEstimator):
         Whether to fit (unpenalised) intercepts.
     solver : {"lbfgs", "sgd"}, default="lbfgs"
         Optimisation algorithm. ``"lbfgs"`` uses :func:`scipy.optimize.minimize`
-        with the options ``LogisticRegression`` uses. ``"sgd"`` is minibatch
+        with the options ``LogisticRegression`` uses; from 50,000 parameters on
+        it takes the same steps by a faster two-loop recursion (see the user
+        guide's solver page). ``"sgd"`` is minibatch
         stochastic gradient descent on the same objective (every minibatch
         gradient is an unbiased estimate of the full gradient); it also
         enables :meth:`partial_fit`.

@@ -22,8 +22,11 @@ from ._predict import (
 )
 from ._rows import block_residual, row_logsumexp, row_residual
 from ._sgd import sgd_epoch_csr, sgd_epoch_dense
+from ._vectors import axpy_dot, axpy_dot_serial
 
 __all__ = [
+    "axpy_dot",
+    "axpy_dot_serial",
     "block_residual",
     "fused_csr",
     "fused_csr_serial",

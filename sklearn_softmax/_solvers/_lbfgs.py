@@ -1,4 +1,12 @@
-"""L-BFGS through :func:`scipy.optimize.minimize`."""
+"""L-BFGS: scipy's L-BFGS-B, or the same steps by the two-loop recursion.
+
+Below :data:`TWO_LOOP_MIN_PARAMS` parameters the solver is
+:func:`scipy.optimize.minimize` with ``method="L-BFGS-B"``, exactly as
+scikit-learn's ``LogisticRegression`` runs it. From there on L-BFGS-B's own
+bookkeeping (single-threaded passes over its ``2 m`` stored vectors) costs as
+much as an evaluation of the loss, and :func:`~._two_loop.lbfgs_two_loop`
+takes the same steps for a fraction of that.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +14,23 @@ import numpy as np
 from scipy.optimize import minimize
 
 from ._result import SolverResult
+from ._two_loop import lbfgs_two_loop
 
-__all__ = ["lbfgs"]
+__all__ = ["TWO_LOOP_MIN_PARAMS", "lbfgs"]
+
+#: Number of parameters from which ``backend="auto"`` uses the two-loop
+#: recursion. scipy's L-BFGS-B costs about 0.1 microseconds per parameter and
+#: iteration on a 2-core machine (4 ms at 40,000 parameters, 40 ms at
+#: 400,000); below this size that is small against one evaluation.
+TWO_LOOP_MIN_PARAMS = 50_000
 
 
-def lbfgs(objective, theta0, *, max_iter=100, tol=1e-4, verbose=0):
-    """Minimise ``objective`` with L-BFGS-B.
+def lbfgs(objective, theta0, *, max_iter=100, tol=1e-4, verbose=0, backend="auto"):
+    """Minimise ``objective`` with L-BFGS.
 
     The options are those of scikit-learn's ``LogisticRegression`` (``gtol=tol``,
-    ``ftol=64 * machine epsilon``, ``maxls=50``), so that from the same start
-    both follow the same iterates.
+    ``ftol=64 * machine epsilon``, ``maxls=50``, 10 stored pairs), so that from
+    the same start both follow the same iterates.
 
     Parameters
     ----------
@@ -30,11 +45,25 @@ def lbfgs(objective, theta0, *, max_iter=100, tol=1e-4, verbose=0):
         below ``tol``.
     verbose : int, default=0
         When positive, print the objective and gradient norm every iteration.
+    backend : {"auto", "scipy", "two-loop"}, default="auto"
+        ``"scipy"`` runs :func:`scipy.optimize.minimize`, ``"two-loop"``
+        :func:`~._two_loop.lbfgs_two_loop`; ``"auto"`` picks the two-loop
+        recursion from :data:`TWO_LOOP_MIN_PARAMS` parameters on.
 
     Returns
     -------
     result : SolverResult
     """
+    if backend == "auto":
+        backend = "two-loop" if np.size(theta0) >= TWO_LOOP_MIN_PARAMS else "scipy"
+    if backend == "two-loop":
+        return lbfgs_two_loop(
+            objective, theta0, max_iter=max_iter, tol=tol, verbose=verbose
+        )
+    if backend != "scipy":
+        raise ValueError(
+            f"backend must be 'auto', 'scipy' or 'two-loop', got {backend!r}"
+        )
     history = []
     last = {}
 
