@@ -215,7 +215,6 @@ def data_loss_gradient(
         WT = np.ascontiguousarray(coef.T, dtype=np.float64)
         b = np.ascontiguousarray(intercept, dtype=np.float64)
         kernel(*X_args, WT, b, *t, G_parts, loss_parts)
-        grad = G_parts.sum(axis=0).T
     else:
         kernel = _kernels.fused_dense if parallel else _kernels.fused_dense_serial
         G_parts = _partials(workspace, (chunks, n_classes, d + 1))
@@ -223,9 +222,11 @@ def data_loss_gradient(
         W = np.ascontiguousarray(coef, dtype=dtype)
         b = np.ascontiguousarray(intercept, dtype=dtype)
         kernel(*X_args, W, b, *t, G_parts, loss_parts)
-        grad = G_parts.sum(axis=0)
-    # Summing the partials in chunk order (numpy adds axis 0 sequentially)
-    # keeps the result independent of the thread count.
+    # Summing the partials in chunk order keeps the result independent of
+    # the thread count.
+    grad = np.empty((n_classes, d + 1))
+    combine = _kernels.sum_partials if parallel else _kernels.sum_partials_serial
+    combine(G_parts, sparse, grad)
     return float(loss_parts.sum()), grad
 
 
@@ -331,15 +332,17 @@ class SoftmaxObjective:
             self._workspace,
         )
         d = self.n_features
-        grad = np.empty(self.shape)
-        grad[:, :d] = G[:, :d]
-        if self.fit_intercept:
-            grad[:, -1] = G[:, d]
+        # G is a fresh (K, d + 1) array: with an intercept it is the gradient.
+        grad = G if self.fit_intercept else G[:, :d].copy()
         if self.alpha:
-            loss += 0.5 * self.alpha * float(np.dot(coef.ravel(), coef.ravel()))
+            # einsum reads the strided view of coef in place (np.dot of its
+            # ravel copied it twice: 20x slower at 400k parameters).
+            sq = float(np.einsum("ij,ij->", coef, coef))
+            loss += 0.5 * self.alpha * sq
             grad[:, :d] += self.alpha * coef
         S = self.sw_sum
-        return loss / S, grad.ravel() / S
+        grad /= S
+        return loss / S, grad.ravel()
 
     def loss(self, theta):
         """Objective value at ``theta``."""

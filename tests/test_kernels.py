@@ -297,3 +297,19 @@ def test_single_chunk_problems_skip_the_thread_launch(monkeypatch):
     Z = linear_predictor(X, coef, intercept)
     softmax(Z.copy())
     log_softmax(Z.copy())
+
+
+@pytest.mark.parametrize("transposed", [False, True])
+@pytest.mark.parametrize("n_parts", [1, 3, 10])
+def test_sum_partials_adds_chunks_in_order(transposed, n_parts):
+    rng = np.random.default_rng(n_parts)
+    K, m = 7, 700
+    shape = (n_parts, m, K) if transposed else (n_parts, K, m)
+    G_parts = rng.standard_normal(shape) * 10.0 ** rng.integers(-8, 8, shape)
+    expected = G_parts.sum(axis=0)
+    expected = expected.T if transposed else expected
+    for kernel in (_kernels.sum_partials, _kernels.sum_partials_serial):
+        out = np.full((K, m), np.nan)
+        kernel(G_parts, transposed, out)
+        # Bitwise numpy's sum over axis 0: the chunk order is fixed.
+        np.testing.assert_array_equal(out, expected)

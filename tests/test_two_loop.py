@@ -139,3 +139,45 @@ def test_estimator_uses_two_loop_from_the_threshold(monkeypatch, sparse):
     # Fixed chunks in the vector kernel: bitwise the same for any thread count.
     np.testing.assert_array_equal(fits[1].coef_, fits[0].coef_)
     np.testing.assert_array_equal(fits[1].intercept_, fits[0].intercept_)
+
+
+def _naive_direction(g, pairs):
+    """-H g by the textbook two-loop recursion; pairs oldest first."""
+    q = -g.copy()
+    alphas = []
+    for s, y in reversed(pairs):
+        a = np.dot(s, q) / np.dot(s, y)
+        q -= a * y
+        alphas.append(a)
+    s, y = pairs[-1]
+    q *= np.dot(s, y) / np.dot(y, y)
+    for (s, y), a in zip(pairs, reversed(alphas), strict=True):
+        q += (a - np.dot(y, q) / np.dot(s, y)) * s
+    return q
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_memory_keeps_the_last_pairs_and_survives_a_rejected_one(parallel):
+    from sklearn_softmax._solvers._two_loop import _Memory
+
+    rng = np.random.default_rng(0)
+    n, m = 50, 3
+    A = rng.standard_normal((n, n))
+    A = A @ A.T + n * np.eye(n)  # pairs of a convex quadratic: s'y > 0
+    mem = _Memory(n, m, parallel)
+    pairs = []
+    for _ in range(5):
+        s_new = rng.standard_normal(n)
+        y_new = A @ s_new
+        s, y = mem.slot()
+        s[:], y[:] = s_new, y_new
+        mem.commit(np.dot(s_new, y_new), np.dot(y_new, y_new))
+        pairs.append((s_new, y_new))
+    g = rng.standard_normal(n)
+    expected = _naive_direction(g, pairs[-m:])
+    np.testing.assert_allclose(mem.direction(g), expected, rtol=1e-12)
+    # A pair written but not committed (too little curvature) changes nothing.
+    s, y = mem.slot()
+    s[:], y[:] = rng.standard_normal((2, n))
+    np.testing.assert_allclose(mem.direction(g), expected, rtol=1e-12)
+    assert mem.count == m

@@ -9,7 +9,14 @@ previous update).
 Kernels write into preallocated outputs.
 """
 
-from ._fused import fused_csr, fused_csr_serial, fused_dense, fused_dense_serial
+from ._fused import (
+    fused_csr,
+    fused_csr_serial,
+    fused_dense,
+    fused_dense_serial,
+    sum_partials,
+    sum_partials_serial,
+)
 from ._predict import (
     linear_csr,
     linear_csr_serial,
@@ -44,4 +51,6 @@ __all__ = [
     "row_residual",
     "sgd_epoch_csr",
     "sgd_epoch_dense",
+    "sum_partials",
+    "sum_partials_serial",
 ]

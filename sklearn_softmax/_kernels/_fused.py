@@ -155,6 +155,34 @@ def _fused_csr(
         loss_parts[c] = loss
 
 
+def _sum_partials(G_parts, transposed, out):
+    # Every entry is the sum of its chunk partials in chunk order (the order
+    # of numpy's sum over axis 0), so the column partition below has no
+    # effect on the bits.
+    n_parts = G_parts.shape[0]
+    n_rows, n_cols = out.shape
+    n_blocks = (n_cols + 255) // 256
+    for blk in prange(n_blocks):
+        j0 = blk * 256
+        j1 = min(n_cols, j0 + 256)
+        if transposed:
+            for j in range(j0, j1):
+                for k in range(n_rows):
+                    out[k, j] = G_parts[0, j, k]
+            for c in range(1, n_parts):
+                for j in range(j0, j1):
+                    for k in range(n_rows):
+                        out[k, j] += G_parts[c, j, k]
+        else:
+            for k in range(n_rows):
+                for j in range(j0, j1):
+                    out[k, j] = G_parts[0, k, j]
+            for c in range(1, n_parts):
+                for k in range(n_rows):
+                    for j in range(j0, j1):
+                        out[k, j] += G_parts[c, k, j]
+
+
 #: Fused loss/gradient for dense ``X`` (parallel over chunks).
 fused_dense = jit(_fused_dense, parallel=True)
 #: Serial, GIL-releasing twin of :data:`fused_dense` (minibatches, dask blocks).
@@ -164,3 +192,10 @@ fused_dense_serial = jit(_fused_dense)
 fused_csr = jit(_fused_csr, parallel=True)
 #: Serial, GIL-releasing twin of :data:`fused_csr`.
 fused_csr_serial = jit(_fused_csr)
+
+#: Sum of the chunk partials into ``out`` of shape ``(K, d + 1)``; partials of
+#: shape ``(n_chunks, K, d + 1)``, or ``(n_chunks, d + 1, K)`` (the CSR
+#: kernel's layout) with ``transposed=True`` (parallel over columns).
+sum_partials = jit(_sum_partials, parallel=True)
+#: Serial, GIL-releasing twin of :data:`sum_partials`.
+sum_partials_serial = jit(_sum_partials)

@@ -43,30 +43,45 @@ MSG_ABNORMAL = "ABNORMAL: LINE SEARCH FAILED FROM THE STEEPEST DESCENT DIRECTION
 
 
 class _Memory:
-    """The last ``m`` pairs ``(s, y)`` in ring buffers, and ``H g`` from them."""
+    """The last ``m`` pairs ``(s, y)``, and ``H g`` from them.
+
+    The pairs live in ``m + 1`` slots: a new pair is written into the spare
+    slot, so that the stored pairs survive when the new one is rejected.
+    """
 
     def __init__(self, n, m, parallel):
-        self.S = np.empty((m, n))
-        self.Y = np.empty((m, n))
-        self.rho = np.empty(m)
+        self.S = np.empty((m + 1, n))
+        self.Y = np.empty((m + 1, n))
+        self.rho = np.empty(m + 1)
         self.m = m
         self.reset()
         self._axpy_dot = _kernels.axpy_dot if parallel else _kernels.axpy_dot_serial
         self._parts = np.empty(_DOT_CHUNKS)
-        self._alpha = np.empty(m)
+        self._alpha = np.empty(m + 1)
 
     def reset(self):
-        self.count = 0  # pairs stored
-        self.head = 0  # slot of the next pair
+        self.order = []  # slots of the stored pairs, newest first
+        self.spare = 0
         self.gamma = 1.0  # H0 = gamma I
 
-    def push(self, s, y, sy, yy):
-        self.S[self.head] = s
-        self.Y[self.head] = y
-        self.rho[self.head] = 1.0 / sy
+    @property
+    def count(self):
+        """Number of stored pairs."""
+        return len(self.order)
+
+    def slot(self):
+        """Return views ``(s, y)`` of the spare slot, for the next pair."""
+        return self.S[self.spare], self.Y[self.spare]
+
+    def commit(self, sy, yy):
+        """Keep the pair written into :meth:`slot`; drop the oldest beyond ``m``."""
+        self.rho[self.spare] = 1.0 / sy
         self.gamma = sy / yy
-        self.head = (self.head + 1) % self.m
-        self.count = min(self.count + 1, self.m)
+        self.order.insert(0, self.spare)
+        if len(self.order) > self.m:
+            self.spare = self.order.pop()
+        else:
+            self.spare = len(self.order)
 
     def _step(self, q, a, v, w):
         # q -= a v, then the dot product of w and the new q.
@@ -78,7 +93,7 @@ class _Memory:
         q = -g
         if self.count == 0:
             return q
-        order = [(self.head - 1 - j) % self.m for j in range(self.count)]
+        order = self.order
         S, Y, rho, alpha = self.S, self.Y, self.rho, self._alpha
         # First loop, newest pair first; each pass applies the previous
         # pair's update and takes the next pair's dot product.
@@ -172,8 +187,11 @@ def lbfgs_two_loop(
         stp, x_new, f_new, g_new = trial
         n_iter += 1
         history.append(f_new)
-        s = x_new - x
-        y = g_new - g
+        # The pair goes straight into the oldest slot (no longer needed: the
+        # direction is computed); it is kept only if curvature allows.
+        s, y = mem.slot()
+        np.subtract(x_new, x, out=s)
+        np.subtract(g_new, g, out=y)
         f_old, x, f, g = f, x_new, f_new, g_new
         if verbose:
             print(
@@ -190,7 +208,7 @@ def lbfgs_two_loop(
         sy = float(np.dot(s, y))
         # L-BFGS-B skips pairs with too little curvature (keeps H positive).
         if sy > _EPS * (-gd * stp):
-            mem.push(s, y, sy, float(np.dot(y, y)))
+            mem.commit(sy, float(np.dot(y, y)))
 
 
 def _line_search(objective, x, f, d, gd, first, max_ls):
