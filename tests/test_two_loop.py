@@ -181,3 +181,35 @@ def test_memory_keeps_the_last_pairs_and_survives_a_rejected_one(parallel):
     s[:], y[:] = rng.standard_normal((2, n))
     np.testing.assert_allclose(mem.direction(g), expected, rtol=1e-12)
     assert mem.count == m
+
+
+def test_without_scipys_line_search_auto_falls_back(monkeypatch):
+    from sklearn_softmax import _compat
+
+    obj = _objective()
+    with compute_threads(None):
+        ref = lbfgs(obj, np.zeros(obj.n_params), backend="scipy")
+        monkeypatch.setattr(_compat, "DCSRCH", None)
+        monkeypatch.setattr(lbfgs_module, "TWO_LOOP_MIN_PARAMS", 0)
+        res = lbfgs(obj, np.zeros(obj.n_params))
+        np.testing.assert_array_equal(res.theta, ref.theta)
+        with pytest.raises(ImportError, match="_dcsrch"):
+            lbfgs(obj, np.zeros(obj.n_params), backend="two-loop")
+
+
+def test_large_sparse_fit_at_the_real_threshold(monkeypatch):
+    # 10 classes x 5001 columns: above TWO_LOOP_MIN_PARAMS, so the default
+    # fit runs the two-loop recursion; it must match scipy's L-BFGS-B.
+    rng = np.random.default_rng(0)
+    X = sp.random(3000, 5000, density=0.004, format="csr", random_state=rng)
+    W = rng.standard_normal((10, 5000))
+    y = np.argmax(X @ W.T + rng.gumbel(size=(3000, 10)), axis=1)
+    assert 10 * 5001 >= lbfgs_module.TWO_LOOP_MIN_PARAMS
+    fast = SoftmaxClassifier(C=10.0, max_iter=300).fit(X, y)
+    monkeypatch.setattr(lbfgs_module, "TWO_LOOP_MIN_PARAMS", 10**9)
+    ref = SoftmaxClassifier(C=10.0, max_iter=300).fit(X, y)
+    assert fast.n_iter_ == ref.n_iter_
+    np.testing.assert_allclose(fast.coef_, ref.coef_, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(
+        fast.predict_proba(X), ref.predict_proba(X), rtol=0, atol=1e-8
+    )

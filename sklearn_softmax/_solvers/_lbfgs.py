@@ -14,7 +14,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from ._result import SolverResult
-from ._two_loop import lbfgs_two_loop
+from ._two_loop import lbfgs_two_loop, two_loop_available
 
 __all__ = ["TWO_LOOP_MIN_PARAMS", "lbfgs"]
 
@@ -55,7 +55,8 @@ def lbfgs(objective, theta0, *, max_iter=100, tol=1e-4, verbose=0, backend="auto
     result : SolverResult
     """
     if backend == "auto":
-        backend = "two-loop" if np.size(theta0) >= TWO_LOOP_MIN_PARAMS else "scipy"
+        large = np.size(theta0) >= TWO_LOOP_MIN_PARAMS
+        backend = "two-loop" if large and two_loop_available() else "scipy"
     if backend == "two-loop":
         return lbfgs_two_loop(
             objective, theta0, max_iter=max_iter, tol=tol, verbose=verbose

@@ -21,12 +21,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _kernels
-from .._compat import DCSRCH
+from .. import _compat, _kernels
 from .._config import parallel_allowed
 from ._result import SolverResult
 
-__all__ = ["lbfgs_two_loop"]
+__all__ = ["lbfgs_two_loop", "two_loop_available"]
 
 # L-BFGS-B's constants for the line search and the largest step it allows
 # without bounds.
@@ -116,6 +115,11 @@ class _Memory:
         return q
 
 
+def two_loop_available():
+    """Whether this SciPy has the line search the two-loop L-BFGS needs."""
+    return _compat.DCSRCH is not None
+
+
 def lbfgs_two_loop(
     objective,
     theta0,
@@ -154,6 +158,11 @@ def lbfgs_two_loop(
     -------
     result : SolverResult
     """
+    if not two_loop_available():
+        raise ImportError(
+            "the two-loop L-BFGS needs scipy.optimize._dcsrch (SciPy >= 1.12), "
+            "which this SciPy does not have; use backend='scipy'"
+        )
     x = np.array(theta0, dtype=np.float64)
     f, g = objective.loss_gradient(x)
     parallel = getattr(objective, "parallel", True) and parallel_allowed()
@@ -233,7 +242,7 @@ def _line_search(objective, x, f, d, gd, first, max_ls):
         return float(np.dot(last["g"], d))
 
     stp0 = min(1.0 / np.sqrt(float(np.dot(d, d))), _STP_MAX) if first else 1.0
-    search = DCSRCH(phi, derphi, _LS_FTOL, _LS_GTOL, _LS_XTOL, 0.0, _STP_MAX)
+    search = _compat.DCSRCH(phi, derphi, _LS_FTOL, _LS_GTOL, _LS_XTOL, 0.0, _STP_MAX)
     # One call more than max_ls: the last evaluation still gets its test.
     stp, _, _, task = search(stp0, phi0=f, derphi0=gd, maxiter=max_ls + 1)
     if not last or last["n"] > max_ls or not np.isfinite(last["f"]):
