@@ -196,8 +196,8 @@ def lbfgs_two_loop(
         stp, x_new, f_new, g_new = trial
         n_iter += 1
         history.append(f_new)
-        # The pair goes straight into the oldest slot (no longer needed: the
-        # direction is computed); it is kept only if curvature allows.
+        # The pair goes straight into the memory's spare slot; it is kept
+        # only if its curvature passes the test below.
         s, y = mem.slot()
         np.subtract(x_new, x, out=s)
         np.subtract(g_new, g, out=y)
