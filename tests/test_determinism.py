@@ -53,8 +53,6 @@ FORK_SCRIPT = """
 import multiprocessing as mp
 import numpy as np
 from sklearn_softmax import SoftmaxClassifier
-from sklearn_softmax._config import compute_threads
-from sklearn_softmax._objective import Targets, data_loss_gradient
 
 rng = np.random.default_rng(0)
 X = rng.standard_normal((3000, 5))
@@ -78,14 +76,25 @@ if __name__ == "__main__":
 """
 
 
-def test_fit_in_forked_children(tmp_path):
+@pytest.mark.parametrize("two_loop", [False, True])
+def test_fit_in_forked_children(tmp_path, two_loop):
     # GNU OpenMP aborts a forked child that launches a parallel region; the
-    # children must fall back to the serial twins and get identical bits.
+    # children must fall back to the serial twins and get identical bits,
+    # also in the vector kernel of the two-loop L-BFGS.
     import subprocess
     import sys
 
     script = tmp_path / "fork_fit.py"
-    script.write_text(FORK_SCRIPT)
+    source = FORK_SCRIPT
+    if two_loop:
+        source = source.replace(
+            "import multiprocessing as mp\n",
+            "import multiprocessing as mp\n"
+            "import sklearn_softmax._solvers._lbfgs as lbfgs_module\n"
+            "lbfgs_module.TWO_LOOP_MIN_PARAMS = 0\n",
+        )
+        assert source != FORK_SCRIPT
+    script.write_text(source)
     out = subprocess.run(
         [sys.executable, str(script)], capture_output=True, text=True, timeout=300
     )
