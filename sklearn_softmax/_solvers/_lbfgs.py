@@ -14,7 +14,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from ._result import SolverResult
-from ._two_loop import lbfgs_two_loop, two_loop_available
+from ._two_loop import lbfgs_two_loop, print_iteration, two_loop_available
 
 __all__ = ["TWO_LOOP_MIN_PARAMS", "lbfgs"]
 
@@ -84,11 +84,7 @@ def lbfgs(objective, theta0, *, max_iter=100, tol=1e-4, verbose=0, backend="auto
                 grad = last["grad"]
             else:
                 _, grad = objective.loss_gradient(intermediate_result.x)
-            print(
-                f"L-BFGS iter {len(history):5d}  objective {history[-1]:.10e}  "
-                f"|grad|_inf {np.max(np.abs(grad)):.3e}",
-                flush=True,
-            )
+            print_iteration(len(history), history[-1], grad)
 
     res = minimize(
         fun,

@@ -105,14 +105,23 @@ class _Memory:
         yr = self._step(q, a, v, Y[oldest])
         q *= self.gamma
         yr *= self.gamma
-        for k, i in enumerate(reversed(order)):
+        rev = order[::-1]
+        for k, i in enumerate(rev):
             c = alpha[i] - rho[i] * yr
-            nxt = order[-2 - k] if k + 1 < len(order) else None
-            if nxt is None:
-                q += c * S[i]
+            if k + 1 < len(rev):
+                yr = self._step(q, -c, S[i], Y[rev[k + 1]])
             else:
-                yr = self._step(q, -c, S[i], Y[nxt])
+                q += c * S[i]
         return q
+
+
+def print_iteration(n_iter, f, g):
+    """Print one line of ``verbose`` output (shared by both L-BFGS backends)."""
+    print(
+        f"L-BFGS iter {n_iter:5d}  objective {f:.10e}  "
+        f"|grad|_inf {np.max(np.abs(g)):.3e}",
+        flush=True,
+    )
 
 
 def two_loop_available():
@@ -203,11 +212,7 @@ def lbfgs_two_loop(
         np.subtract(g_new, g, out=y)
         f_old, x, f, g = f, x_new, f_new, g_new
         if verbose:
-            print(
-                f"L-BFGS iter {n_iter:5d}  objective {f:.10e}  "
-                f"|grad|_inf {np.max(np.abs(g)):.3e}",
-                flush=True,
-            )
+            print_iteration(n_iter, f, g)
         if n_iter >= max_iter:
             return done(MSG_MAXITER, False)
         if np.max(np.abs(g)) <= tol:
