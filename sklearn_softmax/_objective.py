@@ -41,6 +41,7 @@ import scipy.sparse as sp
 
 from . import _kernels
 from ._config import n_chunks, parallel_allowed
+from ._csr_layout import csr_layout
 
 __all__ = ["Targets", "SoftmaxObjective", "data_loss_gradient", "readonly"]
 
@@ -121,10 +122,17 @@ class Targets:
         )
 
 
-def _prepare_X(X):
-    """Kernel arguments for ``X``: a read-only dense array or CSR arrays."""
+def _prepare_X(X, sort_indices=False):
+    """Kernel arguments for ``X``: a read-only dense array or CSR arrays.
+
+    With ``sort_indices=True``, CSR data whose column indices are not sorted
+    within each row (which the fused CSR kernel needs) is replaced by a sorted
+    copy; ``X`` itself is never modified.
+    """
     if sp.issparse(X):
         X = sp.csr_matrix(X) if X.format != "csr" else X
+        if sort_indices and not X.has_sorted_indices:
+            X = X.sorted_indices()
         return (
             True,
             (readonly(X.data), readonly(X.indices), readonly(X.indptr)),
@@ -136,6 +144,17 @@ def _prepare_X(X):
 
 #: Partial gradients at least this large are reused between evaluations.
 _REUSE_BYTES = 2**20
+
+
+def _buffer(workspace, key, shape):
+    """Uninitialised float64 work array kept in ``workspace`` under ``key``."""
+    if workspace is None:
+        return np.empty(shape)
+    buf = workspace.get(key)
+    if buf is None or buf.shape != shape:
+        buf = np.empty(shape)
+        workspace[key] = buf
+    return buf
 
 
 def _partials(workspace, shape):
@@ -152,11 +171,34 @@ def _partials(workspace, shape):
     """
     if workspace is None or 8 * int(np.prod(shape)) < _REUSE_BYTES:
         return np.empty(shape)
-    buf = workspace.get("partials")
-    if buf is None or buf.shape != shape:
-        buf = np.empty(shape)
-        workspace["partials"] = buf
-    return buf
+    return _buffer(workspace, "partials", shape)
+
+
+def _csr_data_term(X_args, d, n_classes, t, coef, intercept, parallel, workspace):
+    """Run the CSR kernel span by span; return partial gradients and losses."""
+    data, indices, indptr = X_args
+    n = indptr.shape[0] - 1
+    layout = None if workspace is None else workspace.get("csr_layout")
+    if layout is None:
+        layout = csr_layout(indices, indptr, d, n_classes, parallel)
+        if workspace is not None:
+            workspace["csr_layout"] = layout
+    G_parts = _partials(workspace, (layout.n_groups, d + 1, n_classes))
+    # The kernel adds every span's gradient into the partials.
+    G_parts.fill(0.0)
+    span = min(layout.span, n)
+    Z = _buffer(workspace, "csr_logits", (span, n_classes))
+    loss_parts = np.zeros(-(-n // _kernels.ROW_CHUNK))
+    # float64 coefficients even for float32 data: the kernel's logits are
+    # float64 sums, and rounding the coefficients to float32 would make the
+    # objective L-BFGS sees a staircase (early line-search stops).
+    WT = np.ascontiguousarray(coef.T, dtype=np.float64)
+    b = np.ascontiguousarray(intercept, dtype=np.float64)
+    kernel = _kernels.fused_csr if parallel else _kernels.fused_csr_serial
+    for s0 in range(0, n, span):
+        s1 = min(n, s0 + span)
+        kernel(data, indices, layout.seg, s0, s1, WT, b, *t, Z, G_parts, loss_parts)
+    return G_parts, loss_parts
 
 
 def data_loss_gradient(
@@ -167,8 +209,9 @@ def data_loss_gradient(
     Parameters
     ----------
     X_args : tuple
-        ``(X,)`` for dense data or ``(data, indices, indptr)`` for CSR, all
-        read-only (see :func:`readonly`).
+        ``(X,)`` for dense data or ``(data, indices, indptr)`` for CSR (column
+        indices sorted within each row), all read-only (see
+        :func:`readonly`).
     sparse : bool
         Whether ``X_args`` describes CSR data.
     targets : Targets
@@ -186,8 +229,10 @@ def data_loss_gradient(
     parallel : bool
         Use the parallel kernel (``True``) or its serial twin.
     workspace : dict, optional
-        Buffers kept between calls by the owner (see :func:`_partials`);
-        ``None`` allocates afresh.
+        Buffers kept between calls by the owner (see :func:`_partials`)
+        and, for CSR data, its column-block layout
+        (:func:`~sklearn_softmax._csr_layout.csr_layout`); ``None`` computes
+        both afresh.
 
     Returns
     -------
@@ -199,23 +244,20 @@ def data_loss_gradient(
     """
     n_classes, d = coef.shape
     n = targets.n_samples
-    # The serial twin walks the same chunks, so both give identical bits. A
-    # single chunk has nothing to share out: launching threads for it only
-    # costs (and waits for a busy core).
-    chunks = n_chunks(n, n_classes * (d + 1))
-    parallel = parallel and chunks > 1 and parallel_allowed()
-    loss_parts = np.zeros(chunks)
     t = (targets.ptr, targets.cls, targets.prob, sw, float(eps))
     if sparse:
-        kernel = _kernels.fused_csr if parallel else _kernels.fused_csr_serial
-        G_parts = _partials(workspace, (chunks, d + 1, n_classes))
-        # float64 coefficients even for float32 data: the kernel's logits are
-        # float64 sums, and rounding the coefficients to float32 would make
-        # the objective L-BFGS sees a staircase (early line-search stops).
-        WT = np.ascontiguousarray(coef.T, dtype=np.float64)
-        b = np.ascontiguousarray(intercept, dtype=np.float64)
-        kernel(*X_args, WT, b, *t, G_parts, loss_parts)
+        # The serial twin walks the same row chunks and tasks, so both give
+        # identical bits; one row chunk has nothing to share out.
+        parallel = parallel and n > _kernels.ROW_CHUNK and parallel_allowed()
+        G_parts, loss_parts = _csr_data_term(
+            X_args, d, n_classes, t, coef, intercept, parallel, workspace
+        )
     else:
+        # A single chunk has nothing to share out: launching threads for it
+        # only costs (and waits for a busy core).
+        chunks = n_chunks(n, n_classes * (d + 1))
+        parallel = parallel and chunks > 1 and parallel_allowed()
+        loss_parts = np.zeros(chunks)
         kernel = _kernels.fused_dense if parallel else _kernels.fused_dense_serial
         G_parts = _partials(workspace, (chunks, n_classes, d + 1))
         dtype = X_args[0].dtype
@@ -266,7 +308,7 @@ class SoftmaxObjective:
         penalty_scale=1.0,
         parallel=True,
     ):
-        self.sparse, self.X_args, self.dtype, shape = _prepare_X(X)
+        self.sparse, self.X_args, self.dtype, shape = _prepare_X(X, sort_indices=True)
         self.n_samples, self.n_features = shape
         self.targets = targets
         self.n_classes = targets.n_classes

@@ -9,9 +9,14 @@ previous update).
 Kernels write into preallocated outputs.
 """
 
-from ._fused import (
+from ._csr import (
+    ROW_CHUNK,
+    csr_segments,
+    csr_segments_serial,
     fused_csr,
     fused_csr_serial,
+)
+from ._fused import (
     fused_dense,
     fused_dense_serial,
     sum_partials,
@@ -32,6 +37,9 @@ from ._sgd import sgd_epoch_csr, sgd_epoch_dense
 from ._vectors import axpy_dot, axpy_dot_serial
 
 __all__ = [
+    "ROW_CHUNK",
+    "csr_segments",
+    "csr_segments_serial",
     "axpy_dot",
     "axpy_dot_serial",
     "block_residual",

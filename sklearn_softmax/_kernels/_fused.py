@@ -1,4 +1,4 @@
-"""Fused loss and gradient: one pass over the rows of X per evaluation.
+"""Fused loss and gradient for dense X: one pass over the rows per evaluation.
 
 For every row the kernel computes the logits, the stable softmax, the
 cross-entropy against the row's target and the weighted residual
@@ -20,7 +20,7 @@ independent of the thread count.
 Products run in the dtype of ``X``; each block's float32 gradient (a sum over
 at most 256 rows) is added into the float64 partial. For two classes the
 kernel computes one logit ``(w_1 - w_0) x`` per row and one gradient row (the
-other is its negative). The CSR kernel accumulates logits in float64.
+other is its negative). CSR data has its own kernel (:mod:`._csr`).
 
 Targets are given in a compressed sparse row form ``(t_ptr, t_cls, t_prob)``:
 a hard label is one entry of probability 1, a soft target a full row. Label
@@ -29,9 +29,7 @@ smoothing ``eps`` mixes the uniform distribution into every target.
 Outputs (written, never allocated):
 
 * ``G_parts[c, k, :d]`` sum over chunk ``c`` of ``r_ik x_i`` and
-  ``G_parts[c, k, d]`` sum of ``r_ik`` (intercept gradient), for the dense
-  kernel; the CSR kernel uses the transposed layout ``G_parts[c, :d + 1, k]``
-  and the transposed coefficients ``WT`` of shape ``(d, K)``.
+  ``G_parts[c, k, d]`` sum of ``r_ik`` (intercept gradient).
 * ``loss_parts[c]`` sum over chunk ``c`` of ``s_i * CE_i``.
 """
 
@@ -39,7 +37,7 @@ import numpy as np
 from numba import prange
 
 from .._config import jit
-from ._rows import block_residual, row_residual
+from ._rows import block_residual
 
 
 @jit
@@ -123,38 +121,6 @@ def _fused_dense(X, W, b, t_ptr, t_cls, t_prob, sw, eps, G_parts, loss_parts):
         loss_parts[c] = loss
 
 
-def _fused_csr(
-    data, indices, indptr, WT, b, t_ptr, t_cls, t_prob, sw, eps, G_parts, loss_parts
-):
-    n = indptr.shape[0] - 1
-    d, n_classes = WT.shape
-    n_chunks = G_parts.shape[0]
-    for c in prange(n_chunks):
-        start = (c * n) // n_chunks
-        stop = ((c + 1) * n) // n_chunks
-        G = G_parts[c]
-        G[:, :] = 0.0
-        z = np.empty(n_classes)
-        loss = 0.0
-        for i in range(start, stop):
-            for k in range(n_classes):
-                z[k] = b[k]
-            for p in range(indptr[i], indptr[i + 1]):
-                v = data[p]
-                j = indices[p]
-                for k in range(n_classes):
-                    z[k] += v * WT[j, k]
-            loss += row_residual(z, i, t_ptr, t_cls, t_prob, sw[i], eps)
-            for p in range(indptr[i], indptr[i + 1]):
-                v = data[p]
-                j = indices[p]
-                for k in range(n_classes):
-                    G[j, k] += v * z[k]
-            for k in range(n_classes):
-                G[d, k] += z[k]
-        loss_parts[c] = loss
-
-
 def _sum_partials(G_parts, transposed, out):
     # Every entry is the sum of its chunk partials in chunk order (the order
     # of numpy's sum over axis 0), so the column partition below has no
@@ -187,11 +153,6 @@ def _sum_partials(G_parts, transposed, out):
 fused_dense = jit(_fused_dense, parallel=True)
 #: Serial, GIL-releasing twin of :data:`fused_dense` (minibatches, dask blocks).
 fused_dense_serial = jit(_fused_dense)
-
-#: Fused loss/gradient for CSR ``X`` (parallel over chunks).
-fused_csr = jit(_fused_csr, parallel=True)
-#: Serial, GIL-releasing twin of :data:`fused_csr`.
-fused_csr_serial = jit(_fused_csr)
 
 #: Sum of the chunk partials into ``out`` of shape ``(K, d + 1)``; partials of
 #: shape ``(n_chunks, K, d + 1)``, or ``(n_chunks, d + 1, K)`` (the CSR

@@ -1,0 +1,196 @@
+"""The column-blocked CSR kernel and its layout, against NumPy references."""
+
+import numba
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from _reference import data_term, dense_targets
+
+from sklearn_softmax import _csr_layout, _kernels
+from sklearn_softmax._csr_layout import csr_layout
+from sklearn_softmax._objective import (
+    SoftmaxObjective,
+    Targets,
+    _prepare_X,
+    data_loss_gradient,
+)
+
+
+def _skewed_csr(rng, n, d, nnz, dtype=np.float64):
+    # Popular columns first, like words in text; a few empty rows and a band
+    # of columns no row uses.
+    cols = (d * rng.random(n * nnz) ** 3).astype(np.int64)
+    cols[(cols > d // 2) & (cols < d // 2 + 5)] = 0
+    X = sp.csr_matrix(
+        (rng.standard_normal(n * nnz), cols, np.arange(0, n * nnz + 1, nnz)),
+        shape=(n, d),
+    )
+    X.sum_duplicates()
+    X = sp.csr_matrix(X.multiply((rng.random((n, 1)) > 0.05).astype(float)))
+    X.eliminate_zeros()
+    return X.astype(dtype)
+
+
+def _naive_segments(X, bounds):
+    seg = np.empty((bounds.shape[0], X.shape[0]), dtype=np.int64)
+    for i in range(X.shape[0]):
+        p0, p1 = X.indptr[i], X.indptr[i + 1]
+        seg[:, i] = p0 + np.searchsorted(X.indices[p0:p1], bounds)
+    seg[-1] = X.indptr[1:]
+    return seg
+
+
+# (BLOCK_BYTES, Z_BYTES, MIN_TASKS) at 5 classes: the defaults, then layouts
+# that force blocks limited by width (64 columns), blocks limited by the
+# entries per row, spans of one row chunk and several row groups.
+LAYOUTS = [
+    (_csr_layout.BLOCK_BYTES, _csr_layout.Z_BYTES, _csr_layout.MIN_TASKS),
+    (8 * 5 * 64, _csr_layout.Z_BYTES, 8),
+    (8 * 5 * 16, _csr_layout.Z_BYTES, 8),
+    (8 * 5 * 16, 8 * 5 * 256, 8),
+    (8 * 5 * 400, 8 * 5 * 256, 64),
+]
+
+
+@pytest.fixture(
+    params=LAYOUTS, ids=["default", "width", "entries", "entries+spans", "groups"]
+)
+def layout_constants(request, monkeypatch):
+    block, z, tasks = request.param
+    monkeypatch.setattr(_csr_layout, "BLOCK_BYTES", block)
+    monkeypatch.setattr(_csr_layout, "Z_BYTES", z)
+    monkeypatch.setattr(_csr_layout, "MIN_TASKS", tasks)
+    return request.param
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("parallel", [True, False])
+def test_segments_match_searchsorted(dtype, parallel, layout_constants):
+    rng = np.random.default_rng(0)
+    X = _skewed_csr(rng, 700, 300, 40, dtype)
+    layout = csr_layout(X.indices, X.indptr, 300, 5, parallel)
+    assert layout.bounds[0] == 0 and layout.bounds[-1] == 300
+    assert np.all(np.diff(layout.bounds) > 0)
+    assert layout.seg.dtype == X.indptr.dtype
+    np.testing.assert_array_equal(layout.seg, _naive_segments(X, layout.bounds))
+    assert layout.span % _kernels.ROW_CHUNK == 0
+
+
+def test_layout_respects_cache_and_entry_limits():
+    rng = np.random.default_rng(1)
+    X = _skewed_csr(rng, 2000, 20_000, 48)
+    layout = csr_layout(X.indices, X.indptr, 20_000, 20)
+    width = _csr_layout.BLOCK_BYTES // (8 * 20)
+    assert layout.n_blocks >= -(-20_000 // width)
+    assert np.diff(layout.bounds).max() <= width
+    # Popular columns come first: equal shares of the entries make the first
+    # blocks narrower than the last.
+    assert np.diff(layout.bounds)[0] < np.diff(layout.bounds)[-2]
+    # With 3 entries per row no block is worth its loop start.
+    Y = _skewed_csr(rng, 2000, 20_000, 3)
+    assert csr_layout(Y.indices, Y.indptr, 20_000, 20).n_blocks == 1
+    # Many blocks: one row group and no partials beyond it.
+    assert layout.n_groups == max(1, -(-_csr_layout.MIN_TASKS // layout.n_blocks))
+
+
+def test_layout_of_degenerate_matrices():
+    empty = sp.csr_matrix((300, 40))
+    layout = csr_layout(empty.indices, empty.indptr, 40, 3)
+    np.testing.assert_array_equal(layout.bounds, [0, 40])
+    assert np.all(layout.seg == 0)
+    no_cols = sp.csr_matrix((300, 0))
+    assert csr_layout(no_cols.indices, no_cols.indptr, 0, 3).n_blocks == 1
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("eps", [0.0, 0.1])
+@pytest.mark.parametrize("soft", [False, True])
+def test_loss_gradient_matches_reference(dtype, eps, soft, layout_constants):
+    rng = np.random.default_rng(2)
+    n, d, K = 1100, 300, 5
+    X = _skewed_csr(rng, n, d, 40, dtype)
+    coef = rng.standard_normal((K, d)) * 0.3
+    intercept = rng.standard_normal(K)
+    sw = rng.uniform(0.1, 2.0, n)
+    if soft:
+        targets = Targets.from_proba(rng.dirichlet(np.ones(K), size=n))
+    else:
+        targets = Targets.from_labels(rng.integers(0, K, n), K)
+    ref_loss, ref_grad = data_term(X, dense_targets(targets), sw, coef, intercept, eps)
+    _, X_args, _, _ = _prepare_X(X)
+    results = []
+    for parallel in (True, False):
+        loss, grad = data_loss_gradient(
+            X_args, True, targets, sw, coef, intercept, eps, parallel
+        )
+        np.testing.assert_allclose(loss, ref_loss, rtol=1e-12)
+        np.testing.assert_allclose(
+            grad, ref_grad, rtol=1e-11, atol=1e-12 * np.abs(ref_grad).max()
+        )
+        results.append((loss, grad))
+    # The serial twin walks the same chunks and tasks: the same bits.
+    assert results[0][0] == results[1][0]
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+
+
+def test_same_bits_for_any_thread_count(layout_constants):
+    rng = np.random.default_rng(3)
+    X = _skewed_csr(rng, 1500, 400, 30)
+    targets = Targets.from_labels(rng.integers(0, 6, 1500), 6)
+    obj = SoftmaxObjective(X, targets, np.ones(1500), C=1.0, fit_intercept=True)
+    theta = rng.standard_normal(obj.n_params) * 0.2
+    previous = numba.get_num_threads()
+    results = []
+    try:
+        for threads in range(1, numba.config.NUMBA_NUM_THREADS + 1):
+            numba.set_num_threads(threads)
+            results.append(obj.loss_gradient(theta))
+            # The layout is kept between evaluations: a second call is equal.
+            results.append(obj.loss_gradient(theta))
+    finally:
+        numba.set_num_threads(previous)
+    for loss, grad in results[1:]:
+        assert loss == results[0][0]
+        np.testing.assert_array_equal(grad, results[0][1])
+
+
+def test_unsorted_indices_are_sorted_into_a_copy():
+    rng = np.random.default_rng(4)
+    X = _skewed_csr(rng, 400, 50, 10)
+    shuffled = X.copy()
+    for i in range(shuffled.shape[0]):
+        p0, p1 = shuffled.indptr[i], shuffled.indptr[i + 1]
+        order = rng.permutation(p1 - p0)
+        shuffled.indices[p0:p1] = shuffled.indices[p0:p1][order]
+        shuffled.data[p0:p1] = shuffled.data[p0:p1][order]
+    shuffled.has_sorted_indices = False
+    before = shuffled.indices.copy()
+    targets = Targets.from_labels(rng.integers(0, 3, 400), 3)
+    theta = rng.standard_normal(3 * 51)
+    kw = dict(C=1.0, fit_intercept=True)
+    f_sorted = SoftmaxObjective(X, targets, np.ones(400), **kw).loss_gradient(theta)
+    f_shuffled = SoftmaxObjective(shuffled, targets, np.ones(400), **kw).loss_gradient(
+        theta
+    )
+    np.testing.assert_array_equal(shuffled.indices, before)
+    assert f_shuffled[0] == pytest.approx(f_sorted[0], rel=1e-14)
+    np.testing.assert_allclose(f_shuffled[1], f_sorted[1], rtol=1e-13, atol=1e-15)
+    # The kernel's own entry point refuses unsorted rows instead of
+    # computing wrong segments.
+    with pytest.raises(ValueError, match="sorted within each row"):
+        csr_layout(shuffled.indices, shuffled.indptr, 50, 3)
+
+
+def test_fixture_layouts_reach_every_branch(layout_constants):
+    rng = np.random.default_rng(0)
+    X = _skewed_csr(rng, 1100, 300, 40)
+    layout = csr_layout(X.indices, X.indptr, 300, 5)
+    block, z, tasks = layout_constants
+    width = block // 40
+    by_entries = X.nnz // 1100 // 4
+    if 1 < -(-300 // width) <= by_entries:
+        assert layout.n_blocks > 1 and np.diff(layout.bounds).max() <= width
+    if -(-300 // width) > by_entries:
+        assert 1 < layout.n_blocks <= by_entries
+    assert layout.n_blocks * layout.n_groups >= min(tasks, 4 * layout.n_blocks)
+    assert (layout.span < 1100) == (z < LAYOUTS[0][1])
