@@ -34,8 +34,12 @@ __all__ = ["BLOCK_BYTES", "MIN_TASKS", "Z_BYTES", "CsrLayout", "csr_layout"]
 #: core's L2 cache, leaving room for the logits and the streamed entries.
 BLOCK_BYTES = 512 * 2**10
 
-#: Fewest (row group, column block) tasks of the gradient phase.
-MIN_TASKS = 8
+#: Fewest (row group, column block) tasks of the gradient phase. Blocks
+#: capped by width hold fewer entries than the others, and numba hands each
+#: thread a contiguous range of tasks: with two row groups or more, the
+#: ranges even out (8 tasks: 71 ms an evaluation, 18 tasks: 60 ms, on the
+#: benchmark's CSR shape with two threads).
+MIN_TASKS = 16
 
 #: Largest work array of logits (float64, rows x classes) of one kernel call.
 Z_BYTES = 16 * 2**20
