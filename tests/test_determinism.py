@@ -76,17 +76,25 @@ if __name__ == "__main__":
 """
 
 
-@pytest.mark.parametrize("two_loop", [False, True])
-def test_fit_in_forked_children(tmp_path, two_loop):
+@pytest.mark.parametrize("variant", ["dense", "two-loop", "csr"])
+def test_fit_in_forked_children(tmp_path, variant):
     # GNU OpenMP aborts a forked child that launches a parallel region; the
     # children must fall back to the serial twins and get identical bits,
-    # also in the vector kernel of the two-loop L-BFGS.
+    # also in the vector kernel of the two-loop L-BFGS and in the CSR
+    # kernel's layout pass.
     import subprocess
     import sys
 
     script = tmp_path / "fork_fit.py"
     source = FORK_SCRIPT
-    if two_loop:
+    if variant == "csr":
+        source = source.replace(
+            "X = rng.standard_normal((3000, 5))\n",
+            "import scipy.sparse as sp\n"
+            "X = sp.random(3000, 400, density=0.1, format='csr', random_state=0)\n",
+        )
+        assert source != FORK_SCRIPT
+    if variant == "two-loop":
         source = source.replace(
             "import multiprocessing as mp\n",
             "import multiprocessing as mp\n"
