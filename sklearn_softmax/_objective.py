@@ -158,16 +158,17 @@ def _buffer(workspace, key, shape):
 
 
 def _partials(workspace, shape):
-    """Uninitialised float64 array for the per-chunk partial gradients.
+    """Uninitialised float64 array for the partial gradients of a kernel.
 
-    Large ones (wide CSR data: chunks x (d + 1) x K, up to
+    Large ones (wide CSR data: row groups x (d + 1) x K, up to
     :data:`~sklearn_softmax._config.PARTIALS_BUDGET`) are kept in
     ``workspace`` and reused by the next evaluation of the same shape: a fresh
     allocation of tens of MB is mapped by the OS page by page on first touch,
     which cost a quarter of a CSR evaluation. The workspace belongs to one
     :class:`SoftmaxObjective`, so the memory goes with it when the fit ends.
-    The kernels overwrite every entry, and the returned gradient is a new
-    array, so reuse is invisible to callers.
+    The dense kernel overwrites every entry and the CSR path zeroes them
+    before its kernel adds into them; the returned gradient is a new array,
+    so reuse is invisible to callers.
     """
     if workspace is None or 8 * int(np.prod(shape)) < _REUSE_BYTES:
         return np.empty(shape)
