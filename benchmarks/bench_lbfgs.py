@@ -43,8 +43,9 @@ from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from sklearn_softmax import SoftmaxClassifier
+from sklearn_softmax._arrays import Targets
 from sklearn_softmax._config import compute_threads
-from sklearn_softmax._objective import SoftmaxObjective, Targets
+from sklearn_softmax._objective import SoftmaxObjective
 
 # name: (n_samples, n_features, n_classes, nnz per row or None for dense)
 FULL_SHAPES = {
@@ -109,7 +110,6 @@ def objective_at(X, y, coef, intercept):
         np.ones(X.shape[0]),
         C=C,
         fit_intercept=True,
-        penalty_scale=2.0 if k == 2 else 1.0,
     )
     coef = np.asarray(coef, dtype=np.float64)
     intercept = np.asarray(intercept, dtype=np.float64)

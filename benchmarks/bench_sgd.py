@@ -18,26 +18,23 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_softmax import SoftmaxClassifier
-from sklearn_softmax._objective import (
-    SoftmaxObjective,
-    Targets,
-    data_loss_gradient,
-    readonly,
-)
+from sklearn_softmax._arrays import Targets, readonly
+from sklearn_softmax._datafit import data_loss_gradient
+from sklearn_softmax._objective import SoftmaxObjective
 from sklearn_softmax._solvers import SGDOptimizer, sgd_pass
 
 
 def python_epoch(obj, P, V, order, batch_size, eta=0.01, momentum=0.9):
     d = obj.n_features
-    (X,) = obj.X_args
-    sw = obj.sample_weight
-    mean_w, pen = obj.sw_sum / obj.n_samples, obj.alpha / obj.sw_sum
+    (X,) = obj.data.X_args
+    sw = obj.data.sample_weight
+    mean_w, pen = obj.sw_sum / obj.n_samples, obj.penalty.l2 / obj.sw_sum
     for start in range(0, len(order), batch_size):
         idx = order[start : start + batch_size]
         _, G = data_loss_gradient(
             (readonly(X[idx]),),
             False,
-            obj.targets.take(idx),
+            obj.data.targets.take(idx),
             readonly(sw[idx]),
             P[:, :d],
             P[:, d].copy(),

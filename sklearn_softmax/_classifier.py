@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import warnings
 from numbers import Integral, Real
 
@@ -16,11 +17,35 @@ from ._compat import Interval, StrOptions, _fit_context
 from ._config import compute_threads
 from ._linear import SoftmaxLinearMixin
 from ._objective import SoftmaxObjective
-from ._online import fit_sgd, is_stochastic, partial_fit, reset_online_attributes
-from ._solvers import SCHEDULES, lbfgs
+from ._online import fit_sgd, is_stochastic, partial_fit_classes, partial_fit_step
+from ._solvers import SCHEDULES, lbfgs, owlqn
 from ._targets import encode_targets, is_probability_targets
 
 __all__ = ["SoftmaxClassifier"]
+
+# Attributes only a stochastic fit sets; a fit by another solver removes them.
+_ONLINE_ATTRIBUTES = ("_sgd_state", "loss_curve_", "validation_scores_", "t_")
+
+
+def _transactional(method):
+    """Run a fitting method so that a failure leaves the estimator as it was.
+
+    Validation writes ``n_features_in_`` (and feature names) before the fit
+    can fail; without the restore a failed refit would leave those of the new
+    data beside the old coefficients.
+    """
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        before = dict(self.__dict__)
+        try:
+            return method(self, *args, **kwargs)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+
+    return wrapper
 
 
 class SoftmaxClassifier(SoftmaxLinearMixin, ClassifierMixin, BaseEstimator):
@@ -30,12 +55,15 @@ class SoftmaxClassifier(SoftmaxLinearMixin, ClassifierMixin, BaseEstimator):
 
     .. math::
 
-        \frac{1}{S} \sum_i s_i\, \mathrm{CE}_i + \frac{\lVert W \rVert_F^2}{2 C S},
+        \frac{1}{S} \sum_i s_i\, \mathrm{CE}_i
+        + \frac{1}{C S} \Big( r \lVert W \rVert_1
+        + \frac{1 - r}{2} \lVert W \rVert_F^2 \Big),
         \qquad S = \sum_i s_i,
 
     where :math:`s_i` are the sample weights multiplied by the class weights,
     :math:`\mathrm{CE}_i = -\log p_{i, y_i}` is the cross-entropy of the softmax of
-    the logits :math:`W x_i + b`, and the intercept :math:`b` is not penalised.
+    the logits :math:`W x_i + b`, :math:`r` is ``l1_ratio`` and the intercept
+    :math:`b` is not penalised.
     With probability targets or label smoothing, :math:`\mathrm{CE}_i =
     -\sum_k t_{ik} \log p_{ik}` against the row's target distribution
     :math:`t_i` (see ``label_smoothing`` and :meth:`fit`).
@@ -52,13 +80,22 @@ class SoftmaxClassifier(SoftmaxLinearMixin, ClassifierMixin, BaseEstimator):
     ----------
     C : float, default=1.0
         Inverse of the regularisation strength; ``np.inf`` disables the penalty.
+    l1_ratio : float in [0, 1], default=0.0
+        Elastic-net mixing, as in ``LogisticRegression``: 0 is the L2 penalty,
+        1 the L1 penalty (sparse coefficients with exact zeros), values in
+        between mix both. With ``l1_ratio > 0``, ``"lbfgs"`` runs OWL-QN, the
+        L-BFGS method for an L1 term, and ``"sgd"`` ends every update with a
+        proximal (soft-thresholding) step. The coefficients of an L1 or
+        elastic-net fit are not centred over classes.
     fit_intercept : bool, default=True
         Whether to fit (unpenalised) intercepts.
     solver : {"lbfgs", "sgd"}, default="lbfgs"
         Optimisation algorithm. ``"lbfgs"`` uses :func:`scipy.optimize.minimize`
         with the options ``LogisticRegression`` uses; from 50,000 parameters on
         it takes the same steps by a faster two-loop recursion (see the user
-        guide's solver page). ``"sgd"`` is minibatch
+        guide's solver page). With ``l1_ratio > 0`` it is OWL-QN, which
+        stops when the largest entry of the minimum-norm subgradient falls
+        below ``tol``. ``"sgd"`` is minibatch
         stochastic gradient descent on the same objective (every minibatch
         gradient is an unbiased estimate of the full gradient); it also
         enables :meth:`partial_fit`.
@@ -177,6 +214,7 @@ class SoftmaxClassifier(SoftmaxLinearMixin, ClassifierMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "C": [Interval(Real, 0, None, closed="right")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both")],
         "fit_intercept": ["boolean"],
         "solver": [StrOptions({"lbfgs", "sgd"})],
         "max_iter": [Interval(Integral, 0, None, closed="left")],
@@ -206,6 +244,7 @@ class SoftmaxClassifier(SoftmaxLinearMixin, ClassifierMixin, BaseEstimator):
         self,
         C=1.0,
         *,
+        l1_ratio=0.0,
         fit_intercept=True,
         solver="lbfgs",
         max_iter=100,
@@ -231,6 +270,7 @@ class SoftmaxClassifier(SoftmaxLinearMixin, ClassifierMixin, BaseEstimator):
         n_iter_no_change=5,
     ):
         self.C = C
+        self.l1_ratio = l1_ratio
         self.fit_intercept = fit_intercept
         self.solver = solver
         self.max_iter = max_iter
@@ -261,6 +301,7 @@ class SoftmaxClassifier(SoftmaxLinearMixin, ClassifierMixin, BaseEstimator):
         return tags
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @_transactional
     def fit(self, X, y, sample_weight=None):
         """Fit the model to ``X`` and ``y``.
 
@@ -286,35 +327,58 @@ class SoftmaxClassifier(SoftmaxLinearMixin, ClassifierMixin, BaseEstimator):
         self : SoftmaxClassifier
             The fitted estimator.
         """
-        X, targets, sw, classes = self._prepare_fit(X, y, sample_weight)
-        objective = self._objective(X, targets, sw)
-        theta0 = self._initial_theta(objective, classes)
+        X, enc = self._validate_training_data(
+            X, y, sample_weight, first=True, classes=self.classes, whole_data=True
+        )
+        targets, sw, classes = enc.targets, enc.sample_weight, enc.classes
+        theta0 = self._initial_theta(X, classes)
         with compute_threads(self.n_jobs):
             if self.solver == "sgd":
-                objective, result = fit_sgd(self, X, targets, sw, theta0)
+                objective, record = fit_sgd(
+                    self, X, targets, sw, theta0, self._objective
+                )
+                theta, n_iter = record.theta, record.n_iter
+                converged, message = record.converged, record.message
             else:
-                reset_online_attributes(self)
-                result = lbfgs(
+                record = None
+                objective = self._objective(X, targets, sw)
+                solve = lbfgs if objective.is_smooth else owlqn
+                result = solve(
                     objective,
                     theta0,
                     max_iter=self.max_iter,
                     tol=self.tol,
                     verbose=self.verbose,
                 )
-        if not result.converged:
+                theta, n_iter = result.theta, result.n_iter
+                converged, message = result.converged, result.message
+        if not converged:
             warnings.warn(
                 f"SoftmaxClassifier: {self.solver} stopped before converging "
-                f"({result.message}). Increase max_iter or scale the data.",
+                f"({message}). Increase max_iter or scale the data.",
                 ConvergenceWarning,
                 stacklevel=2,
             )
         self.classes_ = classes
-        self._set_coef(*objective.unpack(result.theta), X.dtype)
-        self.n_iter_ = result.n_iter
+        self._set_coef(*objective.unpack(theta), X.dtype, centre=self.l1_ratio == 0)
+        self.n_iter_ = n_iter
+        self._set_online_attributes(record)
         return self
+
+    def _set_online_attributes(self, record):
+        """Store (or, without a stochastic record, remove) the SGD state."""
+        if record is None:
+            for name in _ONLINE_ATTRIBUTES:
+                self.__dict__.pop(name, None)
+            return
+        self.loss_curve_ = record.loss_curve
+        self.validation_scores_ = record.validation_scores
+        self.t_ = record.state.optimizer.t
+        self._sgd_state = record.state
 
     @available_if(is_stochastic)
     @_fit_context(prefer_skip_nested_validation=True)
+    @_transactional
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One pass of minibatch SGD over ``X, y``, continuing the last state.
 
@@ -342,11 +406,33 @@ class SoftmaxClassifier(SoftmaxLinearMixin, ClassifierMixin, BaseEstimator):
         self : SoftmaxClassifier
             The updated estimator.
         """
+        first = not hasattr(self, "classes_")
+        classes = partial_fit_classes(self, classes, y)
+        X, enc = self._validate_training_data(
+            X, y, sample_weight, first=first, classes=classes, whole_data=False
+        )
+        objective = self._objective(X, enc.targets, enc.sample_weight)
         with compute_threads(self.n_jobs):
-            return partial_fit(self, X, y, classes, sample_weight)
+            record = partial_fit_step(self, objective, first)
+        self.classes_ = enc.classes
+        self._set_coef(
+            *objective.unpack(record.theta), X.dtype, centre=self.l1_ratio == 0
+        )
+        self.n_iter_ = record.n_iter
+        self._set_online_attributes(record)
+        self.validation_scores_ = None
+        return self
 
-    def _prepare_fit(self, X, y, sample_weight):
-        """Validate fit inputs; return X, targets, weights and classes."""
+    def _validate_training_data(
+        self, X, y, sample_weight, *, first, classes, whole_data
+    ):
+        """Validate ``X``, ``y`` and weights of ``fit`` or ``partial_fit``.
+
+        Returns
+        -------
+        X : ndarray or CSR matrix
+        encoded : EncodedTargets
+        """
         soft = is_probability_targets(y)
         X, y = validate_data(
             self,
@@ -355,14 +441,19 @@ class SoftmaxClassifier(SoftmaxLinearMixin, ClassifierMixin, BaseEstimator):
             accept_sparse="csr",
             dtype=[np.float64, np.float32],
             order="C",
+            reset=first,
             multi_output=soft,
         )
         if not soft:
             check_classification_targets(y)
-        enc = encode_targets(
-            y, sample_weight, classes=self.classes, class_weight=self.class_weight
+        encoded = encode_targets(
+            y,
+            sample_weight,
+            classes=classes,
+            class_weight=self.class_weight,
+            whole_data=whole_data,
         )
-        return X, enc.targets, enc.sample_weight, enc.classes
+        return X, encoded
 
     def _objective(self, X, targets, sw):
         """Build the objective this estimator's parameters define on the data."""
@@ -373,17 +464,22 @@ class SoftmaxClassifier(SoftmaxLinearMixin, ClassifierMixin, BaseEstimator):
             C=self.C,
             fit_intercept=self.fit_intercept,
             label_smoothing=self.label_smoothing,
-            penalty_scale=2.0 if targets.n_classes == 2 else 1.0,
+            l1_ratio=self.l1_ratio,
         )
 
-    def _initial_theta(self, objective, classes):
+    def _initial_theta(self, X, classes):
         """Zeros, or the previous solution under ``warm_start``."""
+        n_classes, d = len(classes), X.shape[1]
+        shape = (n_classes, d + int(self.fit_intercept))
+        theta = np.zeros(shape)
         if (
             self.warm_start
             and hasattr(self, "coef_")
             and np.array_equal(getattr(self, "classes_", None), classes)
-            and self.coef_.shape[1] == objective.n_features
+            and self.coef_.shape[1] == d
         ):
             coef, intercept = self._full_coef()
-            return objective.pack(coef, intercept)
-        return np.zeros(objective.n_params)
+            theta[:, :d] = coef
+            if self.fit_intercept:
+                theta[:, -1] = intercept
+        return theta.ravel()

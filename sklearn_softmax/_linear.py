@@ -24,15 +24,20 @@ class SoftmaxLinearMixin:
     instance.
     """
 
-    def _set_coef(self, coef, intercept, dtype):
-        """Store the fitted softmax rows in scikit-learn's convention."""
+    def _set_coef(self, coef, intercept, dtype, centre=True):
+        """Store the fitted softmax rows in scikit-learn's convention.
+
+        ``centre=False`` keeps the coefficients of more than two classes as
+        fitted: an L1 optimum is not invariant to a shift over classes, and
+        LogisticRegression does not centre it either.
+        """
         if coef.shape[0] == 2:
             coef_ = (coef[1] - coef[0])[None, :]
             intercept_ = np.array([intercept[1] - intercept[0]])
         else:
             # Softmax is invariant to a shift shared by all classes; centring
             # picks the symmetric representative LogisticRegression reports.
-            coef_ = coef - coef.mean(axis=0)
+            coef_ = coef - coef.mean(axis=0) if centre else coef
             intercept_ = intercept - intercept.mean()
         self.coef_ = np.ascontiguousarray(coef_, dtype=dtype)
         self.intercept_ = np.ascontiguousarray(intercept_, dtype=dtype)

@@ -1,34 +1,35 @@
 """The estimator side of the stochastic solver: ``solver="sgd"`` and ``partial_fit``.
 
 :class:`~sklearn_softmax.SoftmaxClassifier` delegates here so that its own
-module stays about validation, fitted attributes and predictions. The state
-of the update rule lives in an :class:`OnlineState` stored on the estimator
-as ``_sgd_state``: ``fit`` replaces it, ``partial_fit`` continues it.
+module stays about validation, fitted attributes and predictions. Nothing
+here writes to the estimator: :func:`fit_sgd` and :func:`partial_fit_step`
+return an :class:`OnlineFit` record, which the estimator turns into its
+fitted attributes. The state of the update rule, :class:`OnlineState`, is
+kept by the estimator as ``_sgd_state``: ``fit`` replaces it,
+``partial_fit`` continues it.
 """
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import validate_data
 
 from ._predict import linear_predictor
 from ._solvers import SGDOptimizer, params_to_theta, sgd, sgd_pass, theta_to_params
-from ._targets import encode_targets, is_probability_targets
+from ._targets import is_probability_targets
 
 __all__ = [
+    "OnlineFit",
     "OnlineState",
     "fit_sgd",
     "is_stochastic",
-    "partial_fit",
-    "reset_online_attributes",
+    "partial_fit_classes",
+    "partial_fit_step",
 ]
-
-_ONLINE_ATTRIBUTES = ("_sgd_state", "loss_curve_", "validation_scores_", "t_")
 
 
 @dataclass
@@ -65,11 +66,36 @@ def is_stochastic(est):
     return True
 
 
-def reset_online_attributes(est):
-    """Forget the state and the attributes a previous stochastic fit left."""
-    for name in _ONLINE_ATTRIBUTES:
-        if hasattr(est, name):
-            delattr(est, name)
+@dataclass
+class OnlineFit:
+    """What a stochastic fit or ``partial_fit`` call produced.
+
+    Attributes
+    ----------
+    theta : ndarray of float64
+        Final parameters, packed by the objective.
+    state : OnlineState
+        The state the next ``partial_fit`` continues from.
+    loss_curve : list of float
+        Objective after every epoch (``partial_fit``: the mean minibatch
+        objective of this call, appended to the previous curve).
+    validation_scores : list of float or None
+        Validation accuracy after every epoch under early stopping.
+    n_iter : int
+        Epochs of this fit, or the running count of ``partial_fit`` calls.
+    converged : bool
+        Whether the stopping rule was met.
+    message : str
+        Why the solver stopped.
+    """
+
+    theta: np.ndarray
+    state: OnlineState
+    loss_curve: list
+    validation_scores: list | None
+    n_iter: int
+    converged: bool = True
+    message: str = ""
 
 
 def _make_optimizer(est, shape):
@@ -133,18 +159,22 @@ def _accuracy_scorer(objective, X_val, y_val, sw_val):
     return score
 
 
-def fit_sgd(est, X, targets, sw, theta0):
-    """Fit ``est`` by minibatch SGD; return the objective and the result.
+def fit_sgd(est, X, targets, sw, theta0, make_objective):
+    """Fit by minibatch SGD with the settings of ``est``.
 
-    Sets ``loss_curve_``, ``validation_scores_``, ``t_`` and the state that
-    ``partial_fit`` continues from.
+    ``make_objective(X, targets, sw)`` builds the objective of the training
+    rows (without the validation rows under early stopping).
+
+    Returns
+    -------
+    objective : Objective
+    record : OnlineFit
     """
-    reset_online_attributes(est)
     rng = check_random_state(est.random_state)
     scorer = None
     if est.early_stopping:
         (X, targets, sw), (X_val, y_val, sw_val) = _split(est, X, targets, sw, rng)
-    objective = est._objective(X, targets, sw)
+    objective = make_objective(X, targets, sw)
     if est.early_stopping:
         scorer = _accuracy_scorer(objective, X_val, y_val, sw_val)
     optimizer = _make_optimizer(est, (objective.n_classes, objective.n_features + 1))
@@ -161,22 +191,28 @@ def fit_sgd(est, X, targets, sw, theta0):
         validation_score=scorer,
         verbose=est.verbose,
     )
-    est.loss_curve_ = list(result.history)
-    est.validation_scores_ = (
-        list(result.extra["validation_scores"]) if est.early_stopping else None
-    )
-    est.t_ = optimizer.t
-    est._sgd_state = OnlineState(
+    state = OnlineState(
         params=theta_to_params(objective, result.theta),
         optimizer=optimizer,
         random_state=rng,
         n_seen=objective.n_samples,
         weight_seen=objective.sw_sum,
     )
-    return objective, result
+    record = OnlineFit(
+        theta=result.theta,
+        state=state,
+        loss_curve=list(result.history),
+        validation_scores=(
+            list(result.extra["validation_scores"]) if est.early_stopping else None
+        ),
+        n_iter=result.n_iter,
+        converged=result.converged,
+        message=result.message,
+    )
+    return objective, record
 
 
-def _partial_fit_classes(est, classes, y):
+def partial_fit_classes(est, classes, y):
     """Check ``classes`` against the call history.
 
     Returns the classes in the order the columns of probability targets
@@ -212,32 +248,23 @@ def _partial_fit_classes(est, classes, y):
     return fitted
 
 
-def partial_fit(est, X, y, classes=None, sample_weight=None):
-    """One SGD pass over ``X, y`` continuing the state on ``est``."""
-    first = not hasattr(est, "classes_")
-    soft = is_probability_targets(y)
-    classes = _partial_fit_classes(est, classes, y)
-    X, y = validate_data(
-        est,
-        X,
-        y,
-        accept_sparse="csr",
-        dtype=[np.float64, np.float32],
-        order="C",
-        reset=first,
-        multi_output=soft,
-    )
-    if not soft:
-        check_classification_targets(y)
-    enc = encode_targets(
-        y,
-        sample_weight,
-        classes=classes,
-        class_weight=est.class_weight,
-        whole_data=False,
-    )
-    classes = enc.classes
-    objective = est._objective(X, enc.targets, enc.sample_weight)
+def partial_fit_step(est, objective, first):
+    """One SGD pass over the rows of ``objective``, continuing ``est``'s state.
+
+    Parameters
+    ----------
+    est : SoftmaxClassifier
+        Read only: its settings, ``_sgd_state`` and, when the state is
+        missing or does not fit, its fitted coefficients.
+    objective : Objective
+        The objective of this batch.
+    first : bool
+        Whether ``est`` has not been fitted yet.
+
+    Returns
+    -------
+    record : OnlineFit
+    """
     state = getattr(est, "_sgd_state", None)
     continuing = state is not None
     shape = (objective.n_classes, objective.n_features + 1)
@@ -255,6 +282,10 @@ def partial_fit(est, X, y, classes=None, sample_weight=None):
             n_seen=0,
             weight_seen=0.0,
         )
+    else:
+        # The record must not share mutable state with the estimator until
+        # the estimator takes it: a failed pass leaves the old state intact.
+        state = copy.deepcopy(state)
     state.n_seen += objective.n_samples
     state.weight_seen += objective.sw_sum
     n = objective.n_samples
@@ -270,18 +301,17 @@ def partial_fit(est, X, y, classes=None, sample_weight=None):
             weight_mean=state.weight_seen / state.n_seen,
             weight_total=state.weight_seen,
         )
-    theta = params_to_theta(objective, state.params)
-    est.classes_ = classes
-    est._set_coef(*objective.unpack(theta), X.dtype)
-    est._sgd_state = state
-    est.n_iter_ = est.n_iter_ + 1 if continuing else 1
-    est.t_ = state.optimizer.t
-    est.loss_curve_ = [*getattr(est, "loss_curve_", []), float(mean_loss)]
+    n_iter = est.n_iter_ + 1 if continuing else 1
     if est.verbose:
         print(
-            f"SGD partial_fit call {est.n_iter_:4d}  mean minibatch objective "
-            f"{mean_loss:.10e}  updates {est.t_}",
+            f"SGD partial_fit call {n_iter:4d}  mean minibatch objective "
+            f"{mean_loss:.10e}  updates {state.optimizer.t}",
             flush=True,
         )
-    est.validation_scores_ = None
-    return est
+    return OnlineFit(
+        theta=params_to_theta(objective, state.params),
+        state=state,
+        loss_curve=[*getattr(est, "loss_curve_", []), float(mean_loss)],
+        validation_scores=None,
+        n_iter=n_iter,
+    )

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import _kernels
+from ._arrays import prepare_X
 from ._config import CHUNK_MIN_ROWS, parallel_allowed
-from ._objective import _prepare_X
 
 __all__ = ["linear_predictor", "log_softmax", "softmax"]
 
@@ -31,7 +31,7 @@ def linear_predictor(X, coef, intercept):
     -------
     Z : ndarray of shape (n_samples, K)
     """
-    sparse, X_args, dtype, (n, _) = _prepare_X(X)
+    sparse, X_args, dtype, (n, _) = prepare_X(X)
     coef = np.asarray(coef, dtype=dtype)
     b = np.ascontiguousarray(intercept, dtype=dtype)
     out = np.empty((n, coef.shape[0]), dtype=dtype)

@@ -2,7 +2,7 @@
 
 One function, :func:`encode_targets`, turns what the user passed as ``y`` into
 the three things the objective needs: the sorted class labels, the target
-distribution of every row (:class:`~sklearn_softmax._objective.Targets`) and
+distribution of every row (:class:`~sklearn_softmax._arrays.Targets`) and
 the sample weights with class weights folded in. ``fit`` and ``partial_fit``
 share it, so both read ``y`` the same way.
 
@@ -30,8 +30,8 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.class_weight import compute_class_weight
 
+from ._arrays import Targets, readonly
 from ._compat import _check_sample_weight
-from ._objective import Targets, readonly
 
 __all__ = [
     "ROW_SUM_ATOL",

@@ -7,13 +7,11 @@ import scipy.sparse as sp
 from _reference import data_term, dense_targets
 
 from sklearn_softmax import _csr_layout, _kernels
+from sklearn_softmax._arrays import Targets
+from sklearn_softmax._arrays import prepare_X as _prepare_X
 from sklearn_softmax._csr_layout import csr_layout
-from sklearn_softmax._objective import (
-    SoftmaxObjective,
-    Targets,
-    _prepare_X,
-    data_loss_gradient,
-)
+from sklearn_softmax._datafit import data_loss_gradient
+from sklearn_softmax._objective import SoftmaxObjective
 
 
 def _skewed_csr(rng, n, d, nnz, dtype=np.float64):

@@ -7,8 +7,9 @@ import scipy.sparse as sp
 from sklearn.datasets import make_classification
 
 from sklearn_softmax import SoftmaxClassifier
+from sklearn_softmax._arrays import Targets
 from sklearn_softmax._config import compute_threads
-from sklearn_softmax._objective import Targets, data_loss_gradient
+from sklearn_softmax._datafit import data_loss_gradient
 
 
 def _data(sparse=False, dtype=np.float64):

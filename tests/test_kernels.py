@@ -9,7 +9,9 @@ from scipy.special import logsumexp
 from scipy.special import softmax as np_softmax
 
 from sklearn_softmax import _kernels
-from sklearn_softmax._objective import Targets, _prepare_X, data_loss_gradient
+from sklearn_softmax._arrays import Targets
+from sklearn_softmax._arrays import prepare_X as _prepare_X
+from sklearn_softmax._datafit import data_loss_gradient
 from sklearn_softmax._predict import linear_predictor, log_softmax, softmax
 
 RTOL = {np.float64: 1e-10, np.float32: 2e-5}

@@ -1,4 +1,4 @@
-"""Imports flow one way: config -> kernels -> objective -> solvers -> estimator."""
+"""Imports flow one way: config, kernels, data term, objective, solvers, estimator."""
 
 import ast
 from pathlib import Path
@@ -11,23 +11,27 @@ PACKAGE = Path(__file__).resolve().parents[1] / "sklearn_softmax"
 # may import only modules of a strictly lower layer, or of its own package.
 LAYERS = {
     "_config": 0,
-    "_kernels": 1,
-    # The objective's helper: how CSR data is split for the kernel.
-    "_csr_layout": 2,
-    "_objective": 3,
-    "_predict": 4,
-    "_targets": 4,
     "_compat": 0,
-    "_solvers": 4,
-    "_online": 5,
-    "_linear": 6,
-    "_classifier": 7,
-    "onnx": 8,
-    "_onnx": 8,
-    "_cli_csv": 8,
-    "_cli": 9,
-    "__main__": 10,
-    "__init__": 10,
+    "_kernels": 1,
+    # The data term's helper: how CSR data is split for the kernel.
+    "_csr_layout": 2,
+    "_arrays": 3,
+    "_penalty": 3,
+    "_vector_ops": 3,
+    "_datafit": 4,
+    "_objective": 5,
+    "_predict": 6,
+    "_targets": 6,
+    "_solvers": 6,
+    "_online": 7,
+    "_linear": 8,
+    "_classifier": 9,
+    "onnx": 10,
+    "_onnx": 10,
+    "_cli_csv": 10,
+    "_cli": 11,
+    "__main__": 12,
+    "__init__": 12,
 }
 NUMBA_ALLOWED = {"_config", "_kernels"}
 THIRD_PARTY_IN_KERNELS = {"numpy", "numba"}
@@ -107,3 +111,15 @@ def test_no_fastmath_true_and_small_files():
         text = path.read_text()
         assert "fastmath=True" not in text.replace(" ", ""), rel
         assert len(text.splitlines()) <= 500, f"{rel} is over 500 lines: split it"
+
+
+def test_solvers_do_not_reach_kernels_or_the_objective_module():
+    # Solvers see the objective only through the contract of
+    # sklearn_softmax._solvers.Objective.
+    for path in sorted((PACKAGE / "_solvers").glob("*.py")):
+        rel = path.relative_to(PACKAGE)
+        for name, line in _imports(path, rel):
+            top = _internal_top(name)
+            assert top not in {"_kernels", "_objective", "_datafit"}, (
+                f"{rel}:{line} imports {name}"
+            )

@@ -10,7 +10,8 @@ from _reference import dense_targets, objective
 from scipy.optimize import check_grad
 
 from sklearn_softmax import SoftmaxClassifier
-from sklearn_softmax._objective import SoftmaxObjective, Targets
+from sklearn_softmax._arrays import Targets
+from sklearn_softmax._objective import SoftmaxObjective
 
 
 def _setup(rng, n=200, d=5, K=3, sparse=False, soft=False, fit_intercept=True, C=0.7):
@@ -70,16 +71,14 @@ def test_balance_property(n_classes):
 
 
 def test_binary_objective_is_logistic_regression_objective():
-    # Two symmetric softmax rows with penalty_scale=2 give the logistic loss
+    # Two symmetric softmax rows with a doubled quadratic term give the logistic loss
     # with LogisticRegression's penalty ||w||^2 / (2 C S) on w = w1 - w0.
     rng = np.random.default_rng(3)
     X = rng.standard_normal((50, 3))
     y = rng.integers(0, 2, 50)
     sw = np.ones(50)
     C = 0.3
-    obj = SoftmaxObjective(
-        X, Targets.from_labels(y, 2), sw, C=C, fit_intercept=True, penalty_scale=2.0
-    )
+    obj = SoftmaxObjective(X, Targets.from_labels(y, 2), sw, C=C, fit_intercept=True)
     w, b = rng.standard_normal(3), 0.4
     theta = obj.pack(np.stack([-w / 2, w / 2]), np.array([-b / 2, b / 2]))
     z = X @ w + b
@@ -99,10 +98,10 @@ def test_large_partials_live_and_die_with_their_objective():
     )
     theta = rng.standard_normal(obj.n_params) * 0.01
     first = obj.loss_gradient(theta)
-    buf = obj._workspace["partials"]
+    buf = obj.data._workspace["partials"]
     assert buf.nbytes >= 2**20
     second = obj.loss_gradient(theta)
-    assert obj._workspace["partials"] is buf
+    assert obj.data._workspace["partials"] is buf
     # Reuse changes nothing: same bits.
     assert first[0] == second[0]
     np.testing.assert_array_equal(first[1], second[1])

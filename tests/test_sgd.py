@@ -10,7 +10,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_softmax import SoftmaxClassifier
-from sklearn_softmax._objective import Targets, data_loss_gradient, readonly
+from sklearn_softmax._arrays import Targets, readonly
+from sklearn_softmax._datafit import data_loss_gradient
 
 
 def _objective_value(clf, X, y, sample_weight=None):

@@ -270,7 +270,6 @@ def test_gradient_matches_finite_differences_soft_smoothed(sparse_X, n_classes):
         C=0.7,
         fit_intercept=True,
         label_smoothing=0.2,
-        penalty_scale=2.0 if n_classes == 2 else 1.0,
     )
     rng = np.random.default_rng(17)
     theta = rng.normal(size=obj.n_params)

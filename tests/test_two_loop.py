@@ -7,8 +7,9 @@ from scipy.optimize import minimize
 from sklearn.datasets import make_classification
 
 from sklearn_softmax import SoftmaxClassifier, _kernels
+from sklearn_softmax._arrays import Targets
 from sklearn_softmax._config import compute_threads
-from sklearn_softmax._objective import SoftmaxObjective, Targets
+from sklearn_softmax._objective import SoftmaxObjective
 from sklearn_softmax._solvers import _lbfgs as lbfgs_module
 from sklearn_softmax._solvers import lbfgs, lbfgs_two_loop
 

@@ -11,7 +11,10 @@ column). The gradient of the batch ``B`` is
 
 ``G = sum_{i in B} s_i (p_i - t_i) [x_i, 1] / (|B| * weight_mean) + pen * [W, 0]``
 
-with the intercept column zeroed when ``fit_intercept`` is false. The step
+with the intercept column zeroed when ``fit_intercept`` is false. With an L1
+strength ``l1 > 0`` every update ends with the proximal step of the L1 term,
+soft thresholding of ``W`` by ``rate * l1`` (the update's learning rate), so
+that coefficients reach exact zeros. The step
 rules (``code``): 0 constant, 1 inverse scaling, 2 adaptive (constant within
 an epoch), 3 Adam; see :mod:`sklearn_softmax._solvers._schedules`.
 
@@ -56,6 +59,40 @@ def _apply_update(P, G, buf1, buf2, t, eta, code, hyper):
 
 
 @jit
+def _update_rate(t, eta, code, hyper):
+    """Learning rate of update number ``t`` (Adam: with bias correction)."""
+    power_t, momentum, beta_1, beta_2, epsilon = hyper
+    if code == 3:
+        return eta * np.sqrt(1.0 - beta_2**t) / (1.0 - beta_1**t)
+    return eta / t**power_t if code == 1 else eta
+
+
+@jit
+def _prox_l1(P, threshold):
+    """Soft-threshold the coefficient columns of ``P`` in place."""
+    n_classes, width = P.shape
+    for k in range(n_classes):
+        for j in range(width - 1):
+            w = P[k, j]
+            if w > threshold:
+                P[k, j] = w - threshold
+            elif w < -threshold:
+                P[k, j] = w + threshold
+            else:
+                P[k, j] = 0.0
+
+
+@jit
+def _l1_norm(P):
+    n_classes, width = P.shape
+    acc = 0.0
+    for k in range(n_classes):
+        for j in range(width - 1):
+            acc += abs(P[k, j])
+    return acc
+
+
+@jit
 def _finish_batch(P, G, n_rows, loss, weight_mean, pen, fit_intercept):
     """Scale the summed batch gradient, add the penalty; return the estimate."""
     n_classes, width = P.shape
@@ -83,6 +120,7 @@ def sgd_epoch_dense(
     batch_size,
     weight_mean,
     pen,
+    l1,
     fit_intercept,
     P,
     buf1,
@@ -120,8 +158,12 @@ def sgd_epoch_dense(
         total += _finish_batch(
             P, G, stop - start, loss, weight_mean, pen, fit_intercept
         )
+        if l1 > 0.0:
+            total += l1 * _l1_norm(P)
         t += 1
         _apply_update(P, G, buf1, buf2, t, eta, code, hyper)
+        if l1 > 0.0:
+            _prox_l1(P, _update_rate(t, eta, code, hyper) * l1)
     return total, t - t0
 
 
@@ -139,6 +181,7 @@ def sgd_epoch_csr(
     batch_size,
     weight_mean,
     pen,
+    l1,
     fit_intercept,
     P,
     buf1,
@@ -180,6 +223,10 @@ def sgd_epoch_csr(
         total += _finish_batch(
             P, G, stop - start, loss, weight_mean, pen, fit_intercept
         )
+        if l1 > 0.0:
+            total += l1 * _l1_norm(P)
         t += 1
         _apply_update(P, G, buf1, buf2, t, eta, code, hyper)
+        if l1 > 0.0:
+            _prox_l1(P, _update_rate(t, eta, code, hyper) * l1)
     return total, t - t0

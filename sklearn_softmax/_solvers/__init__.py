@@ -1,21 +1,26 @@
-"""Solvers: free functions that minimise a :class:`SoftmaxObjective`.
+"""Solvers: free functions that minimise an :class:`Objective`.
 
-Every solver returns a :class:`SolverResult`.
+Every solver returns a :class:`SolverResult` and uses only the methods of the
+:class:`Objective` contract; none calls a kernel.
 """
 
+from ._contract import Objective
 from ._lbfgs import TWO_LOOP_MIN_PARAMS, lbfgs
+from ._owlqn import owlqn
 from ._result import SolverResult
 from ._schedules import SCHEDULES, SGDOptimizer
 from ._sgd import params_to_theta, sgd, sgd_pass, theta_to_params
 from ._two_loop import lbfgs_two_loop
 
 __all__ = [
+    "Objective",
     "SCHEDULES",
     "SGDOptimizer",
     "SolverResult",
     "TWO_LOOP_MIN_PARAMS",
     "lbfgs",
     "lbfgs_two_loop",
+    "owlqn",
     "params_to_theta",
     "sgd",
     "sgd_pass",

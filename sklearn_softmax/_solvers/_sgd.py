@@ -6,11 +6,14 @@ objective (see :mod:`sklearn_softmax._objective`)
 .. math::
 
     \hat g_B = \frac{1}{|B|\,\bar s} \sum_{i \in B} s_i (p_i - t_i) [x_i, 1]
-               + \frac{\lambda}{S} [W, 0],
+               + \frac{\lambda_2}{S} [W, 0],
     \qquad \bar s = S / n,
 
-so the iterates approach the same optimum L-BFGS finds. ``partial_fit`` uses
-the same rule with ``S`` and ``n`` counted over all rows seen so far.
+so the iterates approach the same optimum L-BFGS finds. An L1 part enters
+as a proximal step after every update (soft thresholding by the update's
+learning rate times ``lambda_1 / S``), which makes coefficients exactly zero.
+``partial_fit`` uses the same rule with ``S`` and ``n`` counted over all rows
+seen so far.
 
 The parameters live in a float64 array ``P`` of shape ``(K, d + 1)`` whose
 last column holds the intercepts (kept at zero without intercept).
@@ -21,8 +24,6 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils import check_random_state
 
-from .. import _kernels
-from .._objective import readonly
 from ._result import SolverResult
 from ._schedules import SCHEDULES
 
@@ -46,13 +47,13 @@ def params_to_theta(objective, P):
 def sgd_pass(objective, P, optimizer, order, *, batch_size, weight_mean, weight_total):
     """One pass over the rows ``order`` in minibatches, updating ``P`` in place.
 
-    The pass runs in one serial numba kernel
-    (:mod:`sklearn_softmax._kernels._sgd`): at small batch sizes, Python
-    overhead per minibatch would cost several times the arithmetic.
+    The pass runs in the objective's epoch kernel (one serial numba call per
+    pass: at small batch sizes, Python overhead per minibatch would cost
+    several times the arithmetic).
 
     Parameters
     ----------
-    objective : SoftmaxObjective
+    objective : Objective
         Data, targets, weights and penalty.
     P : ndarray of float64, shape (K, d + 1)
         Parameters, C-contiguous; updated in place.
@@ -71,31 +72,15 @@ def sgd_pass(objective, P, optimizer, order, *, batch_size, weight_mean, weight_
         Average over the batches of the minibatch estimates of the objective
         (at the parameters before each update); NaN for an empty pass.
     """
-    targets = objective.targets
-    kernel = _kernels.sgd_epoch_csr if objective.sparse else _kernels.sgd_epoch_dense
-    total, n_updates = kernel(
-        *objective.X_args,
-        targets.ptr,
-        targets.cls,
-        targets.prob,
-        objective.sample_weight,
-        float(objective.label_smoothing),
-        readonly(np.ascontiguousarray(order, dtype=np.int64)),
-        int(batch_size),
-        float(weight_mean),
-        float(objective.alpha / weight_total),
-        bool(objective.fit_intercept),
+    total, n_updates = objective.sgd_pass(
         P,
-        optimizer.buf1,
-        optimizer.buf2,
-        np.empty_like(P),
-        np.empty(P.shape[0]),
-        int(optimizer.t),
-        float(optimizer.eta),
-        int(optimizer.code),
-        optimizer.hyper,
+        optimizer,
+        order,
+        batch_size=batch_size,
+        weight_mean=weight_mean,
+        weight_total=weight_total,
     )
-    optimizer.t += int(n_updates)
+    optimizer.t += n_updates
     return total / n_updates if n_updates else float("nan")
 
 
@@ -124,7 +109,7 @@ def sgd(
 
     Parameters
     ----------
-    objective : SoftmaxObjective
+    objective : Objective
         The objective (training rows only).
     theta0 : ndarray of float64
         Starting point.

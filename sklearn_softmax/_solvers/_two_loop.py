@@ -14,15 +14,15 @@ The reason is cost: L-BFGS-B's bookkeeping reads its ``2 m`` stored vectors
 several times per iteration, single-threaded (about 40 ms per iteration at
 400,000 parameters on a 2-core machine, more than a third of a sparse fit's
 time), where the recursion reads them twice in fused parallel passes
-(:func:`sklearn_softmax._kernels.axpy_dot`).
+(:func:`sklearn_softmax._vector_ops.axpy_dot_function`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .. import _compat, _kernels
-from .._config import parallel_allowed
+from .. import _compat
+from .._vector_ops import axpy_dot_function
 from ._result import SolverResult
 
 __all__ = ["lbfgs_two_loop", "two_loop_available"]
@@ -54,7 +54,7 @@ class _Memory:
         self.rho = np.empty(m + 1)
         self.m = m
         self.reset()
-        self._axpy_dot = _kernels.axpy_dot if parallel else _kernels.axpy_dot_serial
+        self._axpy_dot = axpy_dot_function(parallel)
         self._parts = np.empty(_DOT_CHUNKS)
         self._alpha = np.empty(m + 1)
 
@@ -174,8 +174,7 @@ def lbfgs_two_loop(
         )
     x = np.array(theta0, dtype=np.float64)
     f, g = objective.loss_gradient(x)
-    parallel = getattr(objective, "parallel", True) and parallel_allowed()
-    mem = _Memory(x.size, memory, parallel)
+    mem = _Memory(x.size, memory, getattr(objective, "parallel", True))
     history = []
     n_iter = 0
 

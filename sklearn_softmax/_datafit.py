@@ -1,0 +1,257 @@
+"""The smooth data term: weighted cross-entropy of a block of rows and its gradient.
+
+:class:`SoftmaxDataTerm` drives the fused kernels over one block of rows (the
+whole training set in memory, or one block of a distributed array). It knows
+nothing of penalties or solvers: it returns unnormalised sums, and the
+objective adds the penalty and divides by the total weight.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _kernels
+from ._arrays import prepare_X, readonly
+from ._config import n_chunks, parallel_allowed
+from ._csr_layout import csr_layout
+
+__all__ = ["SoftmaxDataTerm", "data_loss_gradient"]
+
+
+#: Partial gradients at least this large are reused between evaluations.
+_REUSE_BYTES = 2**20
+
+
+def _buffer(workspace, key, shape):
+    """Uninitialised float64 work array kept in ``workspace`` under ``key``."""
+    if workspace is None:
+        return np.empty(shape)
+    buf = workspace.get(key)
+    if buf is None or buf.shape != shape:
+        buf = np.empty(shape)
+        workspace[key] = buf
+    return buf
+
+
+def _partials(workspace, shape):
+    """Uninitialised float64 array for the partial gradients of a kernel.
+
+    Large ones (wide CSR data: row groups x (d + 1) x K, up to
+    :data:`~sklearn_softmax._config.PARTIALS_BUDGET`) are kept in
+    ``workspace`` and reused by the next evaluation of the same shape: a fresh
+    allocation of tens of MB is mapped by the OS page by page on first touch,
+    which cost a quarter of a CSR evaluation. The workspace belongs to one
+    :class:`SoftmaxObjective`, so the memory goes with it when the fit ends.
+    The dense kernel overwrites every entry and the CSR path zeroes them
+    before its kernel adds into them; the returned gradient is a new array,
+    so reuse is invisible to callers.
+    """
+    if workspace is None or 8 * int(np.prod(shape)) < _REUSE_BYTES:
+        return np.empty(shape)
+    return _buffer(workspace, "partials", shape)
+
+
+def _csr_data_term(X_args, d, n_classes, t, coef, intercept, parallel, workspace):
+    """Run the CSR kernel span by span; return partial gradients and losses."""
+    data, indices, indptr = X_args
+    n = indptr.shape[0] - 1
+    layout = None if workspace is None else workspace.get("csr_layout")
+    if layout is None:
+        layout = csr_layout(indices, indptr, d, n_classes, parallel)
+        if workspace is not None:
+            workspace["csr_layout"] = layout
+    G_parts = _partials(workspace, (layout.n_groups, d + 1, n_classes))
+    # The kernel adds every span's gradient into the partials.
+    G_parts.fill(0.0)
+    span = min(layout.span, n)
+    Z = _buffer(workspace, "csr_logits", (span, n_classes))
+    loss_parts = np.zeros(-(-n // _kernels.ROW_CHUNK))
+    # float64 coefficients even for float32 data: the kernel's logits are
+    # float64 sums, and rounding the coefficients to float32 would make the
+    # objective L-BFGS sees a staircase (early line-search stops).
+    WT = np.ascontiguousarray(coef.T, dtype=np.float64)
+    b = np.ascontiguousarray(intercept, dtype=np.float64)
+    kernel = _kernels.fused_csr if parallel else _kernels.fused_csr_serial
+    for s0 in range(0, n, span):
+        s1 = min(n, s0 + span)
+        kernel(data, indices, layout.seg, s0, s1, WT, b, *t, Z, G_parts, loss_parts)
+    return G_parts, loss_parts
+
+
+def data_loss_gradient(
+    X_args, sparse, targets, sw, coef, intercept, eps, parallel, workspace=None
+):
+    """Weighted data term of the objective and its gradient, unnormalised.
+
+    Parameters
+    ----------
+    X_args : tuple
+        ``(X,)`` for dense data or ``(data, indices, indptr)`` for CSR (column
+        indices sorted within each row), all read-only (see
+        :func:`readonly`).
+    sparse : bool
+        Whether ``X_args`` describes CSR data.
+    targets : Targets
+        Targets of the rows.
+    sw : ndarray of float64, shape (n_samples,)
+        Sample weights (read-only).
+    coef : ndarray, shape (K, d)
+        Coefficients (float64 or the dtype of ``X``). Dense kernels compute
+        in the dtype of ``X`` and cast ``coef`` to it; the CSR kernel
+        computes the logits in float64 from float64 coefficients.
+    intercept : ndarray, shape (K,)
+        Intercepts, cast like ``coef``.
+    eps : float
+        Label smoothing.
+    parallel : bool
+        Use the parallel kernel (``True``) or its serial twin.
+    workspace : dict, optional
+        Buffers kept between calls by the owner (see :func:`_partials`)
+        and, for CSR data, its column-block layout
+        (:func:`~sklearn_softmax._csr_layout.csr_layout`); ``None`` computes
+        both afresh.
+
+    Returns
+    -------
+    loss : float
+        ``sum_i s_i CE_i``.
+    grad : ndarray of float64, shape (K, d + 1)
+        ``sum_i s_i (p_i - t_i) [x_i, 1]``; the last column is for the
+        intercept.
+    """
+    n_classes, d = coef.shape
+    n = targets.n_samples
+    t = (targets.ptr, targets.cls, targets.prob, sw, float(eps))
+    if sparse:
+        # The serial twin walks the same row chunks and tasks, so both give
+        # identical bits; one row chunk has nothing to share out.
+        parallel = parallel and n > _kernels.ROW_CHUNK and parallel_allowed()
+        G_parts, loss_parts = _csr_data_term(
+            X_args, d, n_classes, t, coef, intercept, parallel, workspace
+        )
+    else:
+        # A single chunk has nothing to share out: launching threads for it
+        # only costs (and waits for a busy core).
+        chunks = n_chunks(n, n_classes * (d + 1))
+        parallel = parallel and chunks > 1 and parallel_allowed()
+        loss_parts = np.zeros(chunks)
+        kernel = _kernels.fused_dense if parallel else _kernels.fused_dense_serial
+        G_parts = _partials(workspace, (chunks, n_classes, d + 1))
+        dtype = X_args[0].dtype
+        W = np.ascontiguousarray(coef, dtype=dtype)
+        b = np.ascontiguousarray(intercept, dtype=dtype)
+        kernel(*X_args, W, b, *t, G_parts, loss_parts)
+    # Summing the partials in chunk order keeps the result independent of
+    # the thread count.
+    grad = np.empty((n_classes, d + 1))
+    combine = _kernels.sum_partials if parallel else _kernels.sum_partials_serial
+    combine(G_parts, sparse, grad)
+    return float(loss_parts.sum()), grad
+
+
+class SoftmaxDataTerm:
+    """Weighted multinomial cross-entropy of a block of rows.
+
+    Parameters
+    ----------
+    X : ndarray or scipy sparse matrix of shape (n_samples, n_features)
+        float64 or float32; C-contiguous when dense. Sparse input is used in
+        CSR form with sorted indices (a sorted copy when they are not).
+    targets : Targets
+        Target distributions of the rows.
+    sample_weight : ndarray of shape (n_samples,)
+        Non-negative weights (class weights already folded in).
+    label_smoothing : float, default=0.0
+        Mixing weight of the uniform distribution in every target.
+    parallel : bool, default=True
+        Whether to use the parallel kernels.
+    """
+
+    def __init__(
+        self, X, targets, sample_weight, *, label_smoothing=0.0, parallel=True
+    ):
+        self.sparse, self.X_args, self.dtype, shape = prepare_X(X, sort_indices=True)
+        self.n_samples, self.n_features = shape
+        self.targets = targets
+        self.n_classes = targets.n_classes
+        self.sample_weight = readonly(np.asarray(sample_weight, dtype=np.float64))
+        self.sw_sum = float(self.sample_weight.sum())
+        self.label_smoothing = float(label_smoothing)
+        self.parallel = parallel
+        # Reused buffers and the CSR layout; freed with the data term.
+        self._workspace = {}
+
+    def loss_gradient(self, coef, intercept):
+        """Return ``sum_i s_i CE_i`` and its gradient (:func:`data_loss_gradient`)."""
+        return data_loss_gradient(
+            self.X_args,
+            self.sparse,
+            self.targets,
+            self.sample_weight,
+            coef,
+            intercept,
+            self.label_smoothing,
+            self.parallel,
+            self._workspace,
+        )
+
+    def sgd_epoch(
+        self, P, optimizer, order, *, batch_size, weight_mean, l2, l1, fit_intercept
+    ):
+        """One pass of minibatch updates over the rows ``order``, in place.
+
+        Parameters
+        ----------
+        P : ndarray of float64, shape (K, d + 1)
+            Parameters, intercepts in the last column; updated in place.
+        optimizer : object
+            The update rule's state (``buf1``, ``buf2``, ``t``, ``eta``,
+            ``code``, ``hyper``; see
+            :class:`~sklearn_softmax._solvers.SGDOptimizer`); its buffers are
+            updated in place, its counter is not.
+        order : ndarray of int64
+            Rows to visit, in this order.
+        batch_size : int
+            Rows per update.
+        weight_mean : float
+            Mean row weight of the estimate.
+        l2, l1 : float
+            Penalty strengths per unit of total weight: the batch gradient
+            gets ``l2 W``, and every update ends with soft thresholding of
+            ``W`` by ``rate * l1``.
+        fit_intercept : bool
+            Whether the intercept column is updated.
+
+        Returns
+        -------
+        total : float
+            Sum of the minibatch estimates of the objective.
+        n_updates : int
+            Number of updates made.
+        """
+        targets = self.targets
+        kernel = _kernels.sgd_epoch_csr if self.sparse else _kernels.sgd_epoch_dense
+        total, n_updates = kernel(
+            *self.X_args,
+            targets.ptr,
+            targets.cls,
+            targets.prob,
+            self.sample_weight,
+            self.label_smoothing,
+            readonly(np.ascontiguousarray(order, dtype=np.int64)),
+            int(batch_size),
+            float(weight_mean),
+            float(l2),
+            float(l1),
+            bool(fit_intercept),
+            P,
+            optimizer.buf1,
+            optimizer.buf2,
+            np.empty_like(P),
+            np.empty(P.shape[0]),
+            int(optimizer.t),
+            float(optimizer.eta),
+            int(optimizer.code),
+            optimizer.hyper,
+        )
+        return float(total), int(n_updates)
