@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
 import time
 import warnings
@@ -27,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._cli_csv import CSVError, check_separator, read_csv
+from ._cli_plot import PlotError, plot_file, save_plot
 
 __all__ = ["DATASETS", "ComparisonResult", "build_parser", "main", "run_comparison"]
 
@@ -431,103 +431,6 @@ def _show(label):
     return repr(label.item() if isinstance(label, np.generic) else label)
 
 
-def _import_matplotlib():
-    try:
-        import matplotlib
-    except ImportError:
-        raise UsageError(
-            "--plot needs matplotlib; install it with `pip install matplotlib`"
-        ) from None
-    return matplotlib
-
-
-def plot_file(path):
-    """Check the ``--plot`` file before the fits and return the file to write.
-
-    Parameters
-    ----------
-    path : str
-        The ``--plot`` argument. Without an extension ``.png`` is appended,
-        as matplotlib would do, so that the command reports the real name.
-
-    Returns
-    -------
-    path : str
-
-    Raises
-    ------
-    UsageError
-        If matplotlib is missing, ``path`` is empty or a directory, its format
-        is not one matplotlib writes, or its directory does not exist or is
-        not writable.
-    """
-    _import_matplotlib()
-    from matplotlib.backend_bases import FigureCanvasBase
-
-    if not path:
-        raise UsageError("--plot needs a file name such as comparison.png")
-    if os.path.isdir(path):
-        raise UsageError(
-            f"--plot {path} is a directory; give a file name such as "
-            f"{os.path.join(path, 'comparison.png')}"
-        )
-    extension = os.path.splitext(path)[1][1:].lower()
-    if not extension:
-        path, extension = path + ".png", "png"
-    formats = FigureCanvasBase.get_supported_filetypes()
-    if extension not in formats:
-        raise UsageError(
-            f"--plot {path}: matplotlib cannot write {extension!r} files; "
-            f"use one of {', '.join(sorted(formats))}"
-        )
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        problem = "is not a directory" if os.path.exists(folder) else "does not exist"
-        raise UsageError(f"cannot write the figure to {path}: {folder} {problem}")
-    if not os.access(folder, os.W_OK):
-        raise UsageError(
-            f"cannot write the figure to {path}: the directory {folder} is not writable"
-        )
-    return path
-
-
-def save_plot(result, path):
-    """Save a three-panel comparison figure to ``path``."""
-    matplotlib = _import_matplotlib()
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4), layout="constrained")
-    names = [result.softmax.name, result.logistic.name]
-    axes[0].bar(
-        names,
-        [result.softmax.fit_time, result.logistic.fit_time],
-        color=["tab:blue", "tab:orange"],
-    )
-    axes[0].set_ylabel("fit time (s)")
-    axes[0].set_title(f"speed ratio {result.speed_ratio:.1f}x")
-    axes[1].scatter(result.logistic_proba.ravel(), result.softmax_proba.ravel(), s=4)
-    axes[1].plot([0, 1], [0, 1], color="gray", lw=0.8)
-    axes[1].set_xlabel("LogisticRegression predict_proba")
-    axes[1].set_ylabel("SoftmaxClassifier predict_proba")
-    axes[1].set_title(f"max |diff| {result.max_proba_diff:.1e}")
-    axes[2].scatter(result.logistic_coef.ravel(), result.softmax_coef.ravel(), s=4)
-    lim = float(np.max(np.abs(result.logistic_coef))) or 1.0
-    axes[2].plot([-lim, lim], [-lim, lim], color="gray", lw=0.8)
-    axes[2].set_xlabel("LogisticRegression coef_")
-    axes[2].set_ylabel("SoftmaxClassifier coef_")
-    axes[2].set_title(f"max |diff| {result.max_coef_diff:.1e}")
-    fig.suptitle(f"SoftmaxClassifier vs LogisticRegression on {result.dataset}")
-    try:
-        fig.savefig(path, dpi=100)
-    except OSError as exc:
-        raise UsageError(
-            f"cannot write the figure to {path}: {exc.strerror or exc}"
-        ) from None
-    finally:
-        plt.close(fig)
-
-
 def main(argv=None):
     """Run the command line; return the exit code.
 
@@ -564,12 +467,12 @@ def main(argv=None):
         if plot is not None:
             save_plot(result, plot)
             print(f"figure saved to {plot}")
-    except (UsageError, OSError, ValueError) as exc:
-        # UsageError names the problem; OSError and ValueError (UnicodeError
-        # among them) are the last resort for bad input that no check above
-        # anticipated, such as a disk that fills up or data that makes a
-        # scikit-learn function refuse it. Programming errors (TypeError,
-        # AttributeError, ...) still end in a traceback.
+    except (UsageError, PlotError, OSError, ValueError) as exc:
+        # UsageError and PlotError name the problem; OSError and ValueError
+        # (UnicodeError among them) are the last resort for bad input that no
+        # check above anticipated, such as a disk that fills up or data that
+        # makes a scikit-learn function refuse it. Programming errors
+        # (TypeError, AttributeError, ...) still end in a traceback.
         message = " ".join(str(exc).split()) or type(exc).__name__
         print(f"{parser.prog}: error: {message}", file=sys.stderr)
         return 2

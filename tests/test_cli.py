@@ -12,8 +12,9 @@ import pytest
 
 import sklearn_softmax
 from sklearn_softmax import _cli as cli
-from sklearn_softmax._cli import build_parser, main, plot_file
+from sklearn_softmax._cli import build_parser, main
 from sklearn_softmax._cli_csv import CSVError, read_csv
+from sklearn_softmax._cli_plot import plot_file
 
 
 def _value(text, label):
@@ -545,7 +546,9 @@ def _imports(nodes):
     return names
 
 
-@pytest.mark.parametrize("name", ["_cli.py", "_cli_csv.py", "__main__.py"])
+@pytest.mark.parametrize(
+    "name", ["_cli.py", "_cli_csv.py", "_cli_plot.py", "__main__.py"]
+)
 def test_cli_imports(name):
     """The CLI never imports numba itself, nor pandas; sklearn lazily."""
     path = Path(sklearn_softmax.__file__).with_name(name)

@@ -25,6 +25,7 @@ LAYERS = {
     "onnx": 8,
     "_onnx": 8,
     "_cli_csv": 8,
+    "_cli_plot": 8,
     "_cli": 9,
     "__main__": 10,
     "__init__": 10,
