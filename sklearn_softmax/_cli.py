@@ -8,8 +8,10 @@ iterations, accuracies, log-loss, the largest probability and coefficient
 differences and the speed ratio. ``--plot FILE.png`` saves the same comparison
 as a figure (matplotlib is imported only then).
 
-Errors in the user's input (missing file, missing target column, non-numeric
-feature) are reported on stderr with exit code 2, like argparse's own errors.
+Errors in the user's input (an out-of-range option, a missing, binary or
+non-UTF-8 file, a missing target column, a non-numeric feature, too few rows)
+are reported as one ``sklearn-softmax: error: ...`` line on stderr with exit
+code 2, like argparse's own errors, and never as a traceback.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._cli_csv import CSVError, read_csv
+from ._cli_csv import CSVError, check_separator, read_csv
+from ._cli_plot import PlotError, plot_file, save_plot
 
 __all__ = ["DATASETS", "ComparisonResult", "build_parser", "main", "run_comparison"]
 
@@ -119,9 +122,23 @@ def _checked(convert, ok, requirement):
 
 
 _positive_float = _checked(float, lambda v: v > 0, "positive")
+# An infinite tol stops every solver before its first step.
+_positive_finite_float = _checked(
+    float, lambda v: 0 < v < math.inf, "a positive finite number"
+)
 _positive_int = _checked(int, lambda v: v >= 1, "at least 1")
 _test_size = _checked(float, lambda v: 0 < v < 1, "a fraction in (0, 1)")
 _n_jobs = _checked(int, lambda v: v != 0, "a non-zero number of threads")
+# The range NumPy's seeding accepts, checked here rather than after the data
+# is loaded.
+_random_state = _checked(int, lambda v: 0 <= v < 2**32, "in [0, 2**32 - 1]")
+
+
+def _separator(text):
+    try:
+        return check_separator(text)
+    except CSVError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def build_parser():
@@ -152,7 +169,10 @@ def build_parser():
         "--target", metavar="COLUMN", help="name of the label column of --csv"
     )
     parser.add_argument(
-        "--sep", default=",", help="field separator of --csv (default: ',')"
+        "--sep",
+        type=_separator,
+        default=",",
+        help="field separator of --csv: one character, or \\t for a tab (default: ',')",
     )
     parser.add_argument(
         "--C",
@@ -173,7 +193,7 @@ def build_parser():
         help="SoftmaxClassifier threads (-1: all; default: numba's setting)",
     )
     parser.add_argument(
-        "--tol", type=_positive_float, default=1e-4, help="default 1e-4"
+        "--tol", type=_positive_finite_float, default=1e-4, help="default 1e-4"
     )
     parser.add_argument(
         "--max-iter", type=_positive_int, default=1000, help="default 1000"
@@ -181,7 +201,9 @@ def build_parser():
     parser.add_argument(
         "--test-size", type=_test_size, default=0.25, help="held-out fraction (0.25)"
     )
-    parser.add_argument("--random-state", type=int, default=0, help="split seed (0)")
+    parser.add_argument(
+        "--random-state", type=_random_state, default=0, help="split seed (0)"
+    )
     parser.add_argument(
         "--repeat",
         type=_positive_int,
@@ -285,7 +307,7 @@ def run_comparison(
         )
     classes, counts = np.unique(y, return_counts=True)
     if classes.shape[0] < 2:
-        raise UsageError(f"the labels contain only one class: {classes[0]!r}")
+        raise UsageError(f"the labels contain only one class: {_show(classes[0])}")
     stratify = y if counts.min() >= 2 else None
     try:
         X_train, X_test, y_train, y_test = train_test_split(
@@ -293,6 +315,16 @@ def run_comparison(
         )
     except ValueError as exc:
         raise UsageError(f"cannot split the data: {exc}") from None
+    # Without stratification (some class has one row) a class can miss the
+    # training rows; neither estimator could then predict it.
+    unseen = np.setdiff1d(classes, y_train)
+    if unseen.size:
+        count = int(counts[np.searchsorted(classes, unseen[0])])
+        raise UsageError(
+            f"class {_show(unseen[0])} has no row in the training split "
+            f"({count} row{'s' if count != 1 else ''} of {len(y)} in all); "
+            "give every class at least 2 rows"
+        )
 
     common = dict(C=C, tol=tol, max_iter=max_iter)
     softmax_params = dict(common, solver=solver, n_jobs=n_jobs)
@@ -394,44 +426,9 @@ def _yes(flag):
     return "yes" if flag else "no"
 
 
-def save_plot(result, path):
-    """Save a three-panel comparison figure to ``path``."""
-    try:
-        import matplotlib
-    except ImportError:
-        raise UsageError(
-            "--plot needs matplotlib; install it with `pip install matplotlib`"
-        ) from None
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4), layout="constrained")
-    names = [result.softmax.name, result.logistic.name]
-    axes[0].bar(
-        names,
-        [result.softmax.fit_time, result.logistic.fit_time],
-        color=["tab:blue", "tab:orange"],
-    )
-    axes[0].set_ylabel("fit time (s)")
-    axes[0].set_title(f"speed ratio {result.speed_ratio:.1f}x")
-    axes[1].scatter(result.logistic_proba.ravel(), result.softmax_proba.ravel(), s=4)
-    axes[1].plot([0, 1], [0, 1], color="gray", lw=0.8)
-    axes[1].set_xlabel("LogisticRegression predict_proba")
-    axes[1].set_ylabel("SoftmaxClassifier predict_proba")
-    axes[1].set_title(f"max |diff| {result.max_proba_diff:.1e}")
-    axes[2].scatter(result.logistic_coef.ravel(), result.softmax_coef.ravel(), s=4)
-    lim = float(np.max(np.abs(result.logistic_coef))) or 1.0
-    axes[2].plot([-lim, lim], [-lim, lim], color="gray", lw=0.8)
-    axes[2].set_xlabel("LogisticRegression coef_")
-    axes[2].set_ylabel("SoftmaxClassifier coef_")
-    axes[2].set_title(f"max |diff| {result.max_coef_diff:.1e}")
-    fig.suptitle(f"SoftmaxClassifier vs LogisticRegression on {result.dataset}")
-    try:
-        fig.savefig(path, dpi=100)
-    except OSError as exc:
-        raise UsageError(f"cannot write the figure to {path}: {exc.strerror}") from None
-    finally:
-        plt.close(fig)
+def _show(label):
+    # repr of the Python value: 0 and 'a' rather than np.int64(0), np.str_('a').
+    return repr(label.item() if isinstance(label, np.generic) else label)
 
 
 def main(argv=None):
@@ -450,6 +447,8 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        # Checked first: a bad file name should not cost the fits.
+        plot = plot_file(args.plot) if args.plot is not None else None
         X, y, name = load_data(args)
         result = run_comparison(
             X,
@@ -465,10 +464,16 @@ def main(argv=None):
             repeat=args.repeat,
         )
         print(format_table(result), flush=True)
-        if args.plot:
-            save_plot(result, args.plot)
-            print(f"figure saved to {args.plot}")
-    except UsageError as exc:
-        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        if plot is not None:
+            save_plot(result, plot)
+            print(f"figure saved to {plot}")
+    except (UsageError, PlotError, OSError, ValueError) as exc:
+        # UsageError and PlotError name the problem; OSError and ValueError
+        # (UnicodeError among them) are the last resort for bad input that no
+        # check above anticipated, such as a disk that fills up or data that
+        # makes a scikit-learn function refuse it. Programming errors
+        # (TypeError, AttributeError, ...) still end in a traceback.
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"{parser.prog}: error: {message}", file=sys.stderr)
         return 2
     return 0

@@ -11,7 +11,10 @@ import numpy as np
 import pytest
 
 import sklearn_softmax
-from sklearn_softmax._cli import main
+from sklearn_softmax import _cli as cli
+from sklearn_softmax._cli import build_parser, main
+from sklearn_softmax._cli_csv import CSVError, read_csv
+from sklearn_softmax._cli_plot import plot_file
 
 
 def _value(text, label):
@@ -102,79 +105,398 @@ def _has_matplotlib():
     return True
 
 
-@pytest.mark.parametrize(
-    "content, argv, message",
-    [
-        (None, ["--target", "y"], "CSV file not found"),
-        (
-            "a,b,y\n1,2,0\n3,4,1\n",
-            ["--target", "label"],
-            "target column 'label' not found",
-        ),
-        (
-            "a,b,y\n1,2,0\n\n3,red,1\n",
-            ["--target", "y"],
-            "line 4: feature column 'b' has the non-numeric value 'red'",
-        ),
-        (
-            "a,b,y\n1,2,0\n3,,1\n",
-            ["--target", "y"],
-            "feature column 'b' has the non-numeric value ''",
-        ),
-        ("a,b,y\n1,2,0\n3,1\n", ["--target", "y"], "line 3: 2 fields"),
-        ("a,b,y\n1,2,0\n3,nan,1\n", ["--target", "y"], "NaN or infinite"),
-        ("", ["--target", "y"], "is empty"),
-        ("a,b,y\n", ["--target", "y"], "no data rows"),
-        ("a,b,y\n1,2,0\n3,4,1\n", [], "--csv needs --target"),
-        ("a,y\n1,0\n2,0\n3,0\n", ["--target", "y"], "only one class"),
-        (
-            "a,y\n1,0.5\n2,1.5\n3,0.5\n4,1.5\n",
-            ["--target", "y"],
-            "labels are of type 'continuous'",
-        ),
-    ],
-)
-def test_csv_errors(tmp_path, capsys, content, argv, message):
-    path = tmp_path / "bad.csv"
-    if content is not None:
-        path.write_text(content)
-    status, out, err = _run(capsys, "--csv", str(path), *argv)
-    assert status == 2
-    assert message in err
-    assert err.startswith("sklearn-softmax: error: ")
+_GOOD = "a,b,y\n" + "".join(f"{i},{i % 5},{i % 2}\n" for i in range(12))
+
+# Each case: files to create in tmp_path (name -> bytes), the arguments and the
+# message the error line must contain; "{tmp}" stands for tmp_path in both.
+_BAD_INPUTS = {
+    "file not found": (
+        {},
+        ["--csv", "{tmp}/missing.csv", "--target", "y"],
+        "CSV file not found: {tmp}/missing.csv",
+    ),
+    "directory instead of file": (
+        {},
+        ["--csv", "{tmp}", "--target", "y"],
+        "{tmp} is a directory, not a CSV file",
+    ),
+    "empty file": (
+        {"d.csv": b""},
+        ["--csv", "{tmp}/d.csv", "--target", "y"],
+        "CSV file {tmp}/d.csv is empty",
+    ),
+    "header only": (
+        {"d.csv": b"a,b,y\n"},
+        ["--csv", "{tmp}/d.csv", "--target", "y"],
+        "CSV file {tmp}/d.csv has a header but no data rows",
+    ),
+    "one data row": (
+        {"d.csv": b"a,b,y\n1,2,0\n"},
+        ["--csv", "{tmp}/d.csv", "--target", "y"],
+        "the labels contain only one class: 0",
+    ),
+    "two data rows": (
+        {"d.csv": b"a,b,y\n1,2,0\n3,4,1\n"},
+        ["--csv", "{tmp}/d.csv", "--target", "y"],
+        "class 1 has no row in the training split (1 row of 2 in all); "
+        "give every class at least 2 rows",
+    ),
+    "single class": (
+        {"d.csv": b"a,y\n1,0\n2,0\n3,0\n"},
+        ["--csv", "{tmp}/d.csv", "--target", "y"],
+        "the labels contain only one class: 0",
+    ),
+    "single string class": (
+        {"d.csv": b"a,y\n1,cat\n2,cat\n"},
+        ["--csv", "{tmp}/d.csv", "--target", "y"],
+        "the labels contain only one class: 'cat'",
+    ),
+    "continuous labels": (
+        {"d.csv": b"a,y\n1,0.5\n2,1.5\n3,0.5\n4,1.5\n"},
+        ["--csv", "{tmp}/d.csv", "--target", "y"],
+        "the labels are of type 'continuous'",
+    ),
+    "target column missing": (
+        {"d.csv": _GOOD.encode()},
+        ["--csv", "{tmp}/d.csv", "--target", "label"],
+        "target column 'label' not found in {tmp}/d.csv; columns are: a, b, y",
+    ),
+    "target column twice": (
+        {"d.csv": b"y,a,y\n1,1,a\n2,2,b\n"},
+        ["--csv", "{tmp}/d.csv", "--target", "y"],
+        "{tmp}/d.csv has 2 columns named 'y'; the target column must be unique",
+    ),
+    "empty label": (
+        {"d.csv": b"a,y\n1,p\n2,\n3,q\n"},
+        ["--csv", "{tmp}/d.csv", "--target", "y"],
+        "{tmp}/d.csv, line 3: the target column 'y' is empty",
+    ),
+    "non-numeric feature": (
+        {"d.csv": b"a,b,y\n1,2,0\n\n3,red,1\n"},
+        ["--csv", "{tmp}/d.csv", "--target", "y"],
+        "{tmp}/d.csv, line 4: feature column 'b' has the non-numeric value 'red'",
+    ),
+    "missing feature value": (
+        {"d.csv": b"a,b,y\n1,2,0\n3,,1\n"},
+        ["--csv", "{tmp}/d.csv", "--target", "y"],
+        "line 3: feature column 'b' has the non-numeric value ''",
+    ),
+    "ragged row": (
+        {"d.csv": b"a,b,y\n1,2,0\n3,1\n"},
+        ["--csv", "{tmp}/d.csv", "--target", "y"],
+        "{tmp}/d.csv, line 3: 2 fields, the header has 3",
+    ),
+    "nan feature": (
+        {"d.csv": b"a,b,y\n1,2,0\n3,nan,1\n"},
+        ["--csv", "{tmp}/d.csv", "--target", "y"],
+        "{tmp}/d.csv: feature column 'b' contains NaN or infinite values",
+    ),
+    "latin-1 file": (
+        {"d.csv": "a,b,y\n1,2,caf\u00e9\n3,4,th\u00e9\n".encode("latin-1")},
+        ["--csv", "{tmp}/d.csv", "--target", "y"],
+        "{tmp}/d.csv, line 2: byte 0xe9 is not UTF-8; save the file as UTF-8",
+    ),
+    "binary garbage": (
+        {"d.csv": bytes(range(128, 256)) * 8},
+        ["--csv", "{tmp}/d.csv", "--target", "y"],
+        "{tmp}/d.csv, line 1: byte 0x80 is not UTF-8",
+    ),
+    "NUL bytes": (
+        {"d.csv": b"a,b,y\n1,2,0\n3,4\x00,1\n"},
+        ["--csv", "{tmp}/d.csv", "--target", "y"],
+        "{tmp}/d.csv, line 3: NUL byte; this looks like a binary file",
+    ),
+    "UTF-16 file": (
+        {"d.csv": _GOOD.encode("utf-16")},
+        ["--csv", "{tmp}/d.csv", "--target", "y"],
+        "{tmp}/d.csv is UTF-16 text; save it as UTF-8",
+    ),
+    "field too large": (
+        {"d.csv": b"a,b,y\n" + b"1" * 200_000 + b",2,0\n3,4,1\n"},
+        ["--csv", "{tmp}/d.csv", "--target", "y"],
+        "{tmp}/d.csv, line 2: field larger than field limit",
+    ),
+    "csv without target": (
+        {"d.csv": _GOOD.encode()},
+        ["--csv", "{tmp}/d.csv"],
+        "--csv needs --target COLUMN",
+    ),
+    "target without csv": ({}, ["--target", "y"], "--target is only used with --csv"),
+    "too small test size": (
+        {},
+        ["--dataset", "iris", "--test-size", "0.01"],
+        "cannot split the data: The test_size = 2 should be greater or equal to "
+        "the number of classes = 3",
+    ),
+    "sep empty": (
+        {},
+        ["--sep", ""],
+        "argument --sep: the separator must be one character, got ''",
+    ),
+    "sep two characters": (
+        {},
+        ["--sep", ";;"],
+        "argument --sep: the separator must be one character, got ';;'",
+    ),
+    "sep quote": ({}, ["--sep", '"'], "argument --sep: the separator cannot be '\"'"),
+    "sep newline": (
+        {},
+        ["--sep", "\n"],
+        r"argument --sep: the separator cannot be '\n'",
+    ),
+    "tol inf": (
+        {},
+        ["--tol", "inf"],
+        "argument --tol: must be a positive finite number, got inf",
+    ),
+    "tol nan": (
+        {},
+        ["--tol", "nan"],
+        "argument --tol: must be a positive finite number, got nan",
+    ),
+    "tol negative": (
+        {},
+        ["--tol", "-1"],
+        "argument --tol: must be a positive finite number, got -1",
+    ),
+    "tol zero": ({}, ["--tol", "0"], "argument --tol: must be a positive finite"),
+    "C zero": ({}, ["--C", "0"], "argument --C: must be positive, got 0"),
+    "C nan": ({}, ["--C", "nan"], "argument --C: must be positive, got nan"),
+    "C negative": ({}, ["--C", "-1"], "argument --C: must be positive, got -1"),
+    "C text": ({}, ["--C", "abc"], "argument --C: 'abc' is not a number"),
+    "n-jobs zero": (
+        {},
+        ["--n-jobs", "0"],
+        "argument --n-jobs: must be a non-zero number of threads, got 0",
+    ),
+    "max-iter negative": (
+        {},
+        ["--max-iter", "-1"],
+        "argument --max-iter: must be at least 1, got -1",
+    ),
+    "max-iter zero": ({}, ["--max-iter", "0"], "argument --max-iter: must be at least"),
+    "repeat fraction": ({}, ["--repeat", "2.5"], "'2.5' is not an integer"),
+    "test-size above 1": (
+        {},
+        ["--test-size", "1.5"],
+        "argument --test-size: must be a fraction in (0, 1), got 1.5",
+    ),
+    "random-state negative": (
+        {},
+        ["--random-state", "-1"],
+        "argument --random-state: must be in [0, 2**32 - 1], got -1",
+    ),
+    "random-state too large": (
+        {},
+        ["--random-state", str(2**32)],
+        "argument --random-state: must be in [0, 2**32 - 1], got 4294967296",
+    ),
+    "unknown dataset": (
+        {},
+        ["--dataset", "mnist"],
+        "argument --dataset: invalid choice: 'mnist'",
+    ),
+    "unknown solver": ({}, ["--solver", "newton"], "argument --solver: invalid choice"),
+    "dataset and csv": (
+        {},
+        ["--dataset", "iris", "--csv", "x.csv"],
+        "argument --csv: not allowed with argument --dataset",
+    ),
+    "plot into missing directory": (
+        {},
+        ["--dataset", "iris", "--plot", "{tmp}/no/cmp.png"],
+        "cannot write the figure to {tmp}/no/cmp.png: {tmp}/no does not exist",
+    ),
+    "plot under a file": (
+        {"f.txt": b""},
+        ["--dataset", "iris", "--plot", "{tmp}/f.txt/cmp.png"],
+        "cannot write the figure to {tmp}/f.txt/cmp.png: {tmp}/f.txt is not a "
+        "directory",
+    ),
+    "plot to a directory": (
+        {},
+        ["--dataset", "iris", "--plot", "{tmp}"],
+        "--plot {tmp} is a directory; give a file name such as {tmp}/comparison.png",
+    ),
+    "plot format": (
+        {},
+        ["--dataset", "iris", "--plot", "{tmp}/cmp.xyz"],
+        "--plot {tmp}/cmp.xyz: matplotlib cannot write 'xyz' files; use one of ",
+    ),
+    "plot empty name": (
+        {},
+        ["--dataset", "iris", "--plot", ""],
+        "--plot needs a file name such as comparison.png",
+    ),
+}
+
+_PLOT_CASES = {name for name in _BAD_INPUTS if name.startswith("plot")}
+
+
+def _bad_input(tmp_path, name):
+    """Create the case's files; return its arguments and expected message."""
+    files, argv, message = _BAD_INPUTS[name]
+    if name in _PLOT_CASES and not _has_matplotlib():
+        pytest.skip("the --plot checks need matplotlib")
+    for file, content in files.items():
+        (tmp_path / file).write_bytes(content)
+    tmp = str(tmp_path)
+    return [a.replace("{tmp}", tmp) for a in argv], message.replace("{tmp}", tmp)
+
+
+def _check_error(status, out, err, message):
+    """Exit status 2, nothing on stdout, one error line naming the problem."""
+    assert status == 2, err
     assert out == ""
+    assert "Traceback" not in err
+    lines = err.splitlines()
+    errors = [line for line in lines if "error:" in line]
+    # argparse prints its usage lines first; the error is the last line.
+    assert errors == [lines[-1]], err
+    assert lines[-1].startswith("sklearn-softmax: error: ")
+    assert message in lines[-1]
 
 
-@pytest.mark.parametrize(
-    "argv, message",
-    [
-        (["--dataset", "mnist"], "invalid choice"),
-        (["--target", "y"], "--target is only used with --csv"),
-        (["--C", "-1"], "must be positive"),
-        (["--test-size", "1.5"], "must be a fraction in (0, 1)"),
-        (["--C", "abc"], "'abc' is not a number"),
-        (["--repeat", "2.5"], "'2.5' is not an integer"),
-        (["--n-jobs", "0"], "must be a non-zero number of threads"),
-        (["--max-iter", "0"], "must be at least 1"),
-        (["--tol", "-1"], "must be positive"),
-        (["--solver", "newton"], "invalid choice"),
-        (["--dataset", "iris", "--csv", "x.csv"], "not allowed with"),
-    ],
-)
-def test_argument_errors(capsys, argv, message):
+def test_bad_inputs_are_more_than_18():
+    assert len(_BAD_INPUTS) >= 18
+
+
+@pytest.mark.parametrize("name", _BAD_INPUTS)
+def test_bad_input(tmp_path, capsys, name):
+    argv, message = _bad_input(tmp_path, name)
     try:
         status = main(argv)
+        parsed = True
     except SystemExit as exc:  # argparse's own errors
-        status = exc.code
+        status, parsed = exc.code, False
+    out, err = capsys.readouterr()
+    _check_error(status, out, err, message)
+    if parsed:
+        # Errors found after parsing come without the usage text.
+        assert err.count("\n") == 1, err
+
+
+# The inputs that once ended in a traceback, run as the installed command
+# would be: a fresh interpreter, so no exception can be caught by the test.
+_SUBPROCESS_CASES = [
+    "latin-1 file",
+    "binary garbage",
+    "NUL bytes",
+    "two data rows",
+    "field too large",
+    "sep empty",
+    "tol inf",
+    "plot format",
+]
+
+
+@pytest.mark.parametrize("name", _SUBPROCESS_CASES)
+def test_bad_input_in_subprocess(tmp_path, name):
+    argv, message = _bad_input(tmp_path, name)
+    proc = subprocess.run(
+        [sys.executable, "-m", "sklearn_softmax", *argv],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        cwd=tmp_path,
+    )
+    _check_error(proc.returncode, proc.stdout, proc.stderr, message)
+
+
+def _fail_with(exc):
+    def run_comparison(*args, **kwargs):
+        raise exc
+
+    return run_comparison
+
+
+@pytest.mark.parametrize(
+    "exc, line",
+    [
+        (ValueError("Input X\n  has a bad   value"), "Input X has a bad value"),
+        (UnicodeError("cannot encode"), "cannot encode"),
+        (OSError(28, "No space left on device"), "[Errno 28] No space left on device"),
+        (ValueError(), "ValueError"),
+    ],
+)
+def test_last_resort_errors(monkeypatch, capsys, exc, line):
+    """Unforeseen ValueError and OSError become one error line."""
+    monkeypatch.setattr(cli, "run_comparison", _fail_with(exc))
+    status, out, err = _run(capsys, "--dataset", "iris")
     assert status == 2
-    assert message in capsys.readouterr().err
+    assert out == ""
+    assert err == f"sklearn-softmax: error: {line}\n"
+
+
+@pytest.mark.parametrize("exc", [AttributeError("x"), TypeError("y"), KeyError("z")])
+def test_programming_errors_propagate(monkeypatch, exc):
+    """A bug is not disguised as a usage error: the exception escapes main."""
+    monkeypatch.setattr(cli, "run_comparison", _fail_with(exc))
+    with pytest.raises(type(exc)):
+        main(["--dataset", "iris"])
+
+
+def test_csv_byte_order_mark(tmp_path):
+    """A UTF-8 byte order mark does not stick to the first column's name."""
+    plain, marked = tmp_path / "plain.csv", tmp_path / "bom.csv"
+    text = "y,a,b\n0,1.5,2\n1,3,4.5\n0,5,6\n"
+    plain.write_text(text, encoding="utf-8")
+    marked.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    X, y = read_csv(str(marked), "y")
+    X_plain, y_plain = read_csv(str(plain), "y")
+    np.testing.assert_array_equal(X, X_plain)
+    np.testing.assert_array_equal(y, y_plain)
+    assert y.tolist() == [0, 1, 0]
+    with pytest.raises(CSVError, match="columns are: y, a, b$") as info:
+        read_csv(str(marked), "label")
+    assert "\ufeff" not in str(info.value)
+
+
+def test_csv_byte_order_mark_then_bad_byte(tmp_path):
+    """Line numbers of a decoding error do not count the byte order mark."""
+    path = tmp_path / "bom.csv"
+    path.write_bytes(b"\xef\xbb\xbfa,y\n1,0\n2,\xe9\n")
+    with pytest.raises(CSVError, match=r"line 3: byte 0xe9 is not UTF-8"):
+        read_csv(str(path), "y")
+
+
+def test_tab_separator(tmp_path):
+    r"""``--sep '\t'`` as a shell passes it (backslash, t) means a tab."""
+    assert build_parser().parse_args(["--sep", "\\t"]).sep == "\t"
+    assert build_parser().parse_args(["--sep", ";"]).sep == ";"
+    path = tmp_path / "tab.tsv"
+    path.write_text("a\ty\n1\tp\n2\tq\n")
+    X, y = read_csv(str(path), "y", "\\t")
+    assert X.tolist() == [[1.0], [2.0]]
+    assert y.tolist() == ["p", "q"]
+
+
+def test_separator_checked_by_reader(tmp_path):
+    """read_csv itself refuses a separator the csv module cannot use."""
+    path = tmp_path / "d.csv"
+    path.write_text(_GOOD)
+    for sep in ["", ";;", '"', "\r"]:
+        with pytest.raises(CSVError, match="the separator"):
+            read_csv(str(path), "y", sep)
+
+
+def test_plot_file_without_extension(tmp_path):
+    """Without an extension the figure is a .png, and the command says so."""
+    pytest.importorskip("matplotlib")
+    assert plot_file(str(tmp_path / "cmp")) == str(tmp_path / "cmp") + ".png"
+    assert plot_file(str(tmp_path / "cmp.SVG")) == str(tmp_path / "cmp.SVG")
+
+
+def _env():
+    env = dict(os.environ)
+    root = str(Path(sklearn_softmax.__file__).resolve().parents[1])
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    return env
 
 
 def test_module_entry_point(tmp_path):
     """``python -m sklearn_softmax`` runs in a fresh process and exits 0."""
-    env = dict(os.environ)
-    root = str(Path(sklearn_softmax.__file__).resolve().parents[1])
-    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    env = _env()
     proc = subprocess.run(
         [
             sys.executable,
@@ -224,7 +546,9 @@ def _imports(nodes):
     return names
 
 
-@pytest.mark.parametrize("name", ["_cli.py", "_cli_csv.py", "__main__.py"])
+@pytest.mark.parametrize(
+    "name", ["_cli.py", "_cli_csv.py", "_cli_plot.py", "__main__.py"]
+)
 def test_cli_imports(name):
     """The CLI never imports numba itself, nor pandas; sklearn lazily."""
     path = Path(sklearn_softmax.__file__).with_name(name)
@@ -233,6 +557,37 @@ def test_cli_imports(name):
     assert not {"sklearn", "matplotlib"} & _imports(tree.body)
 
 
-def test_plot_imports_matplotlib_lazily():
-    tree = ast.parse(Path(sklearn_softmax.__file__).with_name("_cli.py").read_text())
-    assert "matplotlib" in _imports(ast.walk(tree))
+_LAZY_PLOT = """
+import sys
+from sklearn_softmax._cli import main
+
+argv = ["--dataset", "iris", "--repeat", "1", "--n-jobs", "1"]
+assert main(argv) == 0
+print("matplotlib after the table:", "matplotlib" in sys.modules)
+if len(sys.argv) > 1:
+    assert main(argv + ["--plot", sys.argv[1]]) == 0
+    print("matplotlib after --plot:", "matplotlib" in sys.modules)
+"""
+
+
+def test_plot_imports_matplotlib_lazily(tmp_path):
+    """Only ``--plot`` imports matplotlib; the table alone never does.
+
+    In a fresh interpreter, because this test process may have imported
+    matplotlib already.
+    """
+    plot = tmp_path / "cmp"
+    argv = [str(plot)] if _has_matplotlib() else []
+    proc = subprocess.run(
+        [sys.executable, "-c", _LAZY_PLOT, *argv],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "matplotlib after the table: False" in proc.stdout
+    if argv:
+        assert "matplotlib after --plot: True" in proc.stdout
+        assert f"figure saved to {plot}.png" in proc.stdout
+        assert (tmp_path / "cmp.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

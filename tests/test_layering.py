@@ -29,6 +29,7 @@ LAYERS = {
     "onnx": 10,
     "_onnx": 10,
     "_cli_csv": 10,
+    "_cli_plot": 10,
     "_cli": 11,
     "__main__": 12,
     "__init__": 12,
