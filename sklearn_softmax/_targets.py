@@ -139,8 +139,8 @@ def encode_targets(
         1; labels missing from ``classes``; fewer than two classes with
         positive weight; invalid ``classes``; class weights that are not
         finite and non-negative; and weights whose sums, or products with the
-        class weights, overflow float64 (or underflow to 0) or whose total
-        with class weights folded in is 0.
+        class weights, overflow float64 (or underflow to 0) or, when
+        ``whole_data``, whose total with class weights folded in is 0.
     """
     soft = is_probability_targets(y)
     if not sp.issparse(y):
@@ -300,7 +300,7 @@ def _proba_targets(Y, order):
 
 
 def _check_sum(values, what, sw):
-    """Return the sum of ``values``, weights from ``sw``, or raise if it overflows.
+    """Return ``values.sum()``, or raise if it overflows (``sw`` for the message).
 
     The objective divides by the sum of the weights: once it overflows, every
     loss and gradient is 0 or NaN and the solver stops at once, silently.
@@ -347,7 +347,8 @@ def _class_weight_vector(class_weight, classes, mass):
             cw = mass.sum() / (classes.shape[0] * mass)
         bad = np.flatnonzero(~np.isfinite(cw))
         if bad.shape[0]:
-            # A class of subnormal mass against a normal total.
+            # Only for a class whose mass is below total / 1.8e308 (with
+            # K >= 2): subnormal, in practice.
             k = int(bad[0])
             raise ValueError(
                 "class_weight='balanced' gives class "
