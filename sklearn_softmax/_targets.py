@@ -137,7 +137,10 @@ def encode_targets(
     ValueError
         For probability rows that are negative, not finite or do not sum to
         1; labels missing from ``classes``; fewer than two classes with
-        positive weight; and invalid ``classes`` or class weights.
+        positive weight; invalid ``classes``; class weights that are not
+        finite and non-negative; and weights whose sums, or products with the
+        class weights, overflow float64 (or underflow to 0) or, when
+        ``whole_data``, whose total with class weights folded in is 0.
     """
     soft = is_probability_targets(y)
     if not sp.issparse(y):
@@ -156,6 +159,7 @@ def encode_targets(
     sw = _check_sample_weight(
         sample_weight, y, dtype=np.float64, ensure_non_negative=True, copy=True
     )
+    _check_sum(sw, "The sum of sample_weight", sw)
     if not whole_data and class_weight == "balanced":
         raise ValueError(
             "class_weight='balanced' is not supported by partial_fit, which sees "
@@ -164,6 +168,9 @@ def encode_targets(
             "the whole y."
         )
     mass = _class_mass(targets, sw)
+    # Probability rows may sum to 1 + ROW_SUM_ATOL, so the class masses can
+    # overflow where the sum of the weights did not.
+    _check_sum(mass, "The sum of sample_weight times the probability targets y", sw)
     n_weighted = int(np.count_nonzero(mass > 0))
     if whole_data and n_weighted < 2:
         raise ValueError(
@@ -173,11 +180,16 @@ def encode_targets(
     if class_weight is not None:
         cw = _class_weight_vector(class_weight, classes, mass)
         targets, sw = _fold_class_weight(targets, sw, cw)
-    if not np.all(np.isfinite(sw)) or (whole_data and not float(sw.sum()) > 0):
-        raise ValueError(
-            "The sample weights with class weights folded in must be finite and "
-            "sum to a positive value."
+        total = _check_sum(
+            sw, "The sum of the sample weights with class weights folded in", sw
         )
+        if whole_data and not total > 0:
+            raise ValueError(
+                "The sample weights with class weights folded in sum to 0: every "
+                "sample with positive sample_weight has its target on classes "
+                "whose class_weight is 0. Give at least two classes of the data "
+                "a positive class weight."
+            )
     return EncodedTargets(classes, targets, sw, soft)
 
 
@@ -287,6 +299,26 @@ def _proba_targets(Y, order):
     return Targets.from_proba(Y[:, order])
 
 
+def _check_sum(values, what, sw):
+    """Return ``values.sum()``, or raise if it overflows (``sw`` for the message).
+
+    The objective divides by the sum of the weights: once it overflows, every
+    loss and gradient is 0 or NaN and the solver stops at once, silently.
+    """
+    # The overflow is reported below; numpy's warning would only repeat it.
+    with np.errstate(over="ignore"):
+        total = float(values.sum())
+    if np.isfinite(total):
+        return total
+    # Scaling every weight by 1/m scales the data term by 1/m against the
+    # penalty; C * m restores the balance.
+    raise ValueError(
+        f"{what} overflows float64 (it is {float(total)!r}; the largest weight "
+        f"is {float(sw.max())!r}). Divide sample_weight (or class_weight) by a "
+        "common factor m, and multiply C by m to keep the same model."
+    )
+
+
 def _class_mass(targets, sw):
     """Total weight ``S_k = sum_i s_i T[i, k]`` of every class."""
     rows = np.repeat(np.arange(targets.n_samples), np.diff(targets.ptr))
@@ -296,7 +328,14 @@ def _class_mass(targets, sw):
 
 
 def _class_weight_vector(class_weight, classes, mass):
-    """Weight of every class, in the order of ``classes``."""
+    """Weight of every class, in the order of ``classes``.
+
+    A dict is read by scikit-learn's ``compute_class_weight``, as in
+    ``LogisticRegression``: classes it does not name weigh 1, and keys that
+    are not classes are ignored when every class is named (an error
+    otherwise). Its values must be real numbers; the weights of the classes
+    must be finite and non-negative.
+    """
     if isinstance(class_weight, str) and class_weight == "balanced":
         empty = classes[mass <= 0]
         if empty.shape[0]:
@@ -304,15 +343,72 @@ def _class_weight_vector(class_weight, classes, mass):
                 "class_weight='balanced' needs every class to have positive "
                 f"weight in the data, but classes {empty.tolist()!r} have none."
             )
-        return mass.sum() / (classes.shape[0] * mass)
-    return compute_class_weight(class_weight, classes=classes, y=classes)
+        with np.errstate(over="ignore"):
+            cw = mass.sum() / (classes.shape[0] * mass)
+        bad = np.flatnonzero(~np.isfinite(cw))
+        if bad.shape[0]:
+            # Only for a class whose mass is below total / 1.8e308 (with
+            # K >= 2): subnormal, in practice.
+            k = int(bad[0])
+            raise ValueError(
+                "class_weight='balanced' gives class "
+                f"{classes[k].item()!r} an infinite weight: its weight in the "
+                f"data, {float(mass[k])!r}, is too small against the total "
+                f"{float(mass.sum())!r} (their ratio exceeds float64's range). "
+                "Pass a dict of class weights instead."
+            )
+        return cw
+    if isinstance(class_weight, dict):
+        for key, value in class_weight.items():
+            if not isinstance(value, Real):
+                raise ValueError(
+                    "The values of class_weight must be real numbers; class "
+                    f"{key!r} has {value!r}."
+                )
+    cw = compute_class_weight(class_weight, classes=classes, y=classes)
+    bad = np.flatnonzero(~(np.isfinite(cw) & (cw >= 0)))
+    if bad.shape[0]:
+        k = int(bad[0])
+        raise ValueError(
+            "class_weight must be finite and non-negative, but class "
+            f"{classes[k].item()!r} has the weight {float(cw[k])!r}."
+        )
+    return cw
 
 
 def _fold_class_weight(targets, sw, cw):
-    """Fold class weights into row weights and renormalised row targets."""
+    """Fold class weights into row weights and renormalised row targets.
+
+    Raises
+    ------
+    ValueError
+        If a row's class weight, or its product with the row's sample weight,
+        overflows float64, or the product of two positive weights underflows
+        to 0 (the row would be dropped).
+    """
     rows = np.repeat(np.arange(targets.n_samples), np.diff(targets.ptr))
     weighted = targets.prob * cw[targets.cls]
     row_mass = np.bincount(rows, weights=weighted, minlength=targets.n_samples)
+    with np.errstate(over="ignore"):
+        folded_sw = sw * row_mass
+    bad = np.flatnonzero(~np.isfinite(folded_sw))
+    if bad.shape[0]:
+        i = int(bad[0])
+        raise ValueError(
+            f"The weight of row {i}, sample_weight {float(sw[i])!r} times its "
+            f"class weight {float(row_mass[i])!r}, overflows float64. Divide "
+            "sample_weight or class_weight by a common factor m, and multiply C "
+            "by m to keep the same model."
+        )
+    lost = np.flatnonzero((folded_sw == 0) & (sw > 0) & (row_mass > 0))
+    if lost.shape[0]:
+        i = int(lost[0])
+        raise ValueError(
+            f"The weight of row {i}, sample_weight {float(sw[i])!r} times its "
+            f"class weight {float(row_mass[i])!r}, underflows to 0 in float64 "
+            "and the row would be dropped. Scale sample_weight or class_weight "
+            "up."
+        )
     # Dividing (not multiplying by a reciprocal) keeps a hard label's target
     # exactly 1. A row whose classes all weigh 0 gets weight 0 and keeps its
     # target, so that it stays a distribution.
@@ -320,4 +416,4 @@ def _fold_class_weight(targets, sw, cw):
     positive = row_mass[rows] > 0
     np.divide(weighted, row_mass[rows], out=prob, where=positive)
     folded = Targets(targets.ptr, targets.cls, readonly(prob), targets.n_classes)
-    return folded, sw * row_mass
+    return folded, folded_sw

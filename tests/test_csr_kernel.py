@@ -9,6 +9,7 @@ from _reference import data_term, dense_targets
 from sklearn_softmax import _csr_layout, _kernels
 from sklearn_softmax._arrays import Targets
 from sklearn_softmax._arrays import prepare_X as _prepare_X
+from sklearn_softmax._config import CHUNK_MIN_ROWS
 from sklearn_softmax._csr_layout import csr_layout
 from sklearn_softmax._datafit import data_loss_gradient
 from sklearn_softmax._objective import SoftmaxObjective
@@ -38,27 +39,65 @@ def _naive_segments(X, bounds):
     return seg
 
 
-# (BLOCK_BYTES, Z_BYTES, MIN_TASKS) at 5 classes: the defaults, then layouts
-# that force blocks limited by width (64 columns), blocks limited by the
-# entries per row, spans of one row chunk and several row groups.
-LAYOUTS = [
-    (_csr_layout.BLOCK_BYTES, _csr_layout.Z_BYTES, _csr_layout.MIN_TASKS),
-    (8 * 5 * 64, _csr_layout.Z_BYTES, 8),
-    (8 * 5 * 16, _csr_layout.Z_BYTES, 8),
-    (8 * 5 * 16, 8 * 5 * 256, 8),
-    (8 * 5 * 400, 8 * 5 * 256, 64),
-]
+_DEFAULTS = (_csr_layout.BLOCK_BYTES, _csr_layout.Z_BYTES, _csr_layout.MIN_TASKS)
+
+# (BLOCK_BYTES, Z_BYTES, MIN_TASKS) and the regime each layout is for, on the
+# data of the tests below (5 or 6 classes, 300 or 400 columns, 700 to 1500
+# rows): how the column blocks are bounded ("one" block; by the "width" the
+# cache allows; by the "entries" per row), whether a kernel call covers a
+# single row chunk of several, and what caps the row groups ("tasks": just
+# enough for MIN_TASKS; "rows": one group per CHUNK_MIN_ROWS rows).
+LAYOUTS = {
+    "default": (_DEFAULTS, ("one", False, "rows")),
+    "width": ((8 * 6 * 80, _DEFAULTS[1], 8), ("width", False, "tasks")),
+    "entries": ((8 * 5 * 16, _DEFAULTS[1], 8), ("entries", False, "tasks")),
+    "entries+spans": ((8 * 5 * 16, 8 * 5 * 256, 8), ("entries", True, "tasks")),
+    "groups": ((8 * 6 * 100, 8 * 5 * 256, 64), ("width", True, "rows")),
+}
 
 
-@pytest.fixture(
-    params=LAYOUTS, ids=["default", "width", "entries", "entries+spans", "groups"]
-)
+@pytest.fixture(params=list(LAYOUTS))
 def layout_constants(request, monkeypatch):
-    block, z, tasks = request.param
+    (block, z, tasks), _ = LAYOUTS[request.param]
     monkeypatch.setattr(_csr_layout, "BLOCK_BYTES", block)
     monkeypatch.setattr(_csr_layout, "Z_BYTES", z)
     monkeypatch.setattr(_csr_layout, "MIN_TASKS", tasks)
     return request.param
+
+
+def _regime(layout, X, n_classes):
+    """The regime of ``layout`` (see LAYOUTS), read from its attributes."""
+    n, d = X.shape
+    widths = np.diff(layout.bounds)
+    cap = max(8, _csr_layout.BLOCK_BYTES // (8 * n_classes))
+    if layout.n_blocks == 1:
+        blocks = "one"
+    elif widths.max() == cap and layout.n_blocks >= -(-d // cap):
+        # Some block is cut at the widest the cache allows.
+        blocks = "width"
+    elif widths.max() > cap and layout.n_blocks <= X.nnz // n // 4:
+        # Some block is wider than the cache allows: only the entries count.
+        blocks = "entries"
+    else:
+        blocks = "neither"
+    one_chunk_spans = layout.span == _kernels.ROW_CHUNK < n
+    by_tasks = -(-_csr_layout.MIN_TASKS // layout.n_blocks)
+    by_rows = n // CHUNK_MIN_ROWS
+    if layout.n_groups == by_tasks <= by_rows:
+        groups = "tasks"
+    elif layout.n_groups == by_rows < by_tasks:
+        groups = "rows"
+    else:
+        groups = "neither"
+    return blocks, one_chunk_spans, groups
+
+
+def _assert_regime(name, X, n_classes):
+    """Fail unless the fixture's layout ``name`` reaches its regime on ``X``."""
+    layout = csr_layout(X.indices, X.indptr, X.shape[1], n_classes)
+    assert _regime(layout, X, n_classes) == LAYOUTS[name][1]
+    # Every layout above splits the gradient into several row groups.
+    assert layout.n_groups > 1
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -66,6 +105,7 @@ def layout_constants(request, monkeypatch):
 def test_segments_match_searchsorted(dtype, parallel, layout_constants):
     rng = np.random.default_rng(0)
     X = _skewed_csr(rng, 700, 300, 40, dtype)
+    _assert_regime(layout_constants, X, 5)
     layout = csr_layout(X.indices, X.indptr, 300, 5, parallel)
     assert layout.bounds[0] == 0 and layout.bounds[-1] == 300
     assert np.all(np.diff(layout.bounds) > 0)
@@ -91,6 +131,30 @@ def test_layout_respects_cache_and_entry_limits():
     assert layout.n_groups == max(1, -(-_csr_layout.MIN_TASKS // layout.n_blocks))
 
 
+def test_column_counts_in_slices(monkeypatch):
+    # Counting in slices (no int64 copy of all the indices) gives the counts
+    # and the layout of one np.bincount over all of them, bit for bit.
+    rng = np.random.default_rng(5)
+    X = _skewed_csr(rng, 900, 300, 40)
+    whole = csr_layout(X.indices, X.indptr, 300, 5)
+    assert X.nnz < _csr_layout.COUNT_STEP
+    monkeypatch.setattr(_csr_layout, "COUNT_STEP", 1000)
+    assert X.nnz % 1000 and X.nnz > 10 * 1000
+    np.testing.assert_array_equal(
+        _csr_layout._column_counts(X.indices, 300),
+        np.bincount(X.indices, minlength=300),
+    )
+    sliced = csr_layout(X.indices, X.indptr, 300, 5)
+    np.testing.assert_array_equal(sliced.bounds, whole.bounds)
+    np.testing.assert_array_equal(sliced.seg, whole.seg)
+    # Slices are never shorter than a row of counts.
+    monkeypatch.setattr(_csr_layout, "COUNT_STEP", 1)
+    np.testing.assert_array_equal(
+        _csr_layout._column_counts(X.indices, 300),
+        np.bincount(X.indices, minlength=300),
+    )
+
+
 def test_layout_of_degenerate_matrices():
     empty = sp.csr_matrix((300, 40))
     layout = csr_layout(empty.indices, empty.indptr, 40, 3)
@@ -107,6 +171,7 @@ def test_loss_gradient_matches_reference(dtype, eps, soft, layout_constants):
     rng = np.random.default_rng(2)
     n, d, K = 1100, 300, 5
     X = _skewed_csr(rng, n, d, 40, dtype)
+    _assert_regime(layout_constants, X, K)
     coef = rng.standard_normal((K, d)) * 0.3
     intercept = rng.standard_normal(K)
     sw = rng.uniform(0.1, 2.0, n)
@@ -134,6 +199,7 @@ def test_loss_gradient_matches_reference(dtype, eps, soft, layout_constants):
 def test_same_bits_for_any_thread_count(layout_constants):
     rng = np.random.default_rng(3)
     X = _skewed_csr(rng, 1500, 400, 30)
+    _assert_regime(layout_constants, X, 6)
     targets = Targets.from_labels(rng.integers(0, 6, 1500), 6)
     obj = SoftmaxObjective(X, targets, np.ones(1500), C=1.0, fit_intercept=True)
     theta = rng.standard_normal(obj.n_params) * 0.2
@@ -179,16 +245,26 @@ def test_unsorted_indices_are_sorted_into_a_copy():
         csr_layout(shuffled.indices, shuffled.indptr, 50, 3)
 
 
-def test_fixture_layouts_reach_every_branch(layout_constants):
-    rng = np.random.default_rng(0)
-    X = _skewed_csr(rng, 1100, 300, 40)
-    layout = csr_layout(X.indices, X.indptr, 300, 5)
-    block, z, tasks = layout_constants
-    width = block // 40
-    by_entries = X.nnz // 1100 // 4
-    if 1 < -(-300 // width) <= by_entries:
-        assert layout.n_blocks > 1 and np.diff(layout.bounds).max() <= width
-    if -(-300 // width) > by_entries:
-        assert 1 < layout.n_blocks <= by_entries
-    assert layout.n_blocks * layout.n_groups >= min(tasks, 4 * layout.n_blocks)
-    assert (layout.span < 1100) == (z < LAYOUTS[0][1])
+def test_fixture_layouts_reach_every_branch():
+    # Each regime of LAYOUTS is reached by exactly its layout, and together
+    # they cover both ways of bounding several blocks, the single block, spans
+    # of one row chunk and both caps on the row groups.
+    X = _skewed_csr(np.random.default_rng(0), 1100, 300, 40)
+    seen = {}
+    for name, ((block, z, tasks), _) in LAYOUTS.items():
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(_csr_layout, "BLOCK_BYTES", block)
+            mp.setattr(_csr_layout, "Z_BYTES", z)
+            mp.setattr(_csr_layout, "MIN_TASKS", tasks)
+            layout = csr_layout(X.indices, X.indptr, 300, 5)
+            seen[name] = _regime(layout, X, 5)
+            # A single block holds every column; spans of one chunk need
+            # several kernel calls for the 1100 rows.
+            if seen[name][0] == "one":
+                np.testing.assert_array_equal(layout.bounds, [0, 300])
+            assert (-(-1100 // layout.span) > 1) == seen[name][1]
+    assert seen == {name: regime for name, (_, regime) in LAYOUTS.items()}
+    blocks, spans, groups = zip(*seen.values(), strict=True)
+    assert set(blocks) == {"one", "width", "entries"}
+    assert set(spans) == {True, False}
+    assert set(groups) == {"tasks", "rows"}
