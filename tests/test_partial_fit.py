@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from scipy.special import logsumexp
 from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
 
@@ -103,28 +104,96 @@ def test_n_features_must_not_change():
         clf.partial_fit(X[:, :5], y)
 
 
+def _reference_stream(batches, n_classes, *, C=1.0, eta0=0.01, momentum=0.9, seed=0):
+    """NumPy reference of ``partial_fit`` calls with the default ``"adaptive"`` rule.
+
+    ``batches`` holds ``(X, y, sample_weight)`` with integer ``y``. One
+    shuffled pass of 32-row minibatches per batch; the mean weight and the
+    ``S`` of the penalty count every row passed so far, and the velocity
+    carries over (the rule of ``_solvers/_sgd.py``). Returns ``coef_,
+    intercept_`` in scikit-learn's convention.
+    """
+    d = batches[0][0].shape[1]
+    alpha = (2.0 if n_classes == 2 else 1.0) / C
+    rng = np.random.RandomState(seed)
+    P = np.zeros((n_classes, d + 1))
+    v = np.zeros_like(P)
+    n_seen, S = 0, 0.0
+    for X, y, sw in batches:
+        n = len(y)
+        n_seen, S = n_seen + n, S + sw.sum()
+        order = rng.permutation(n)
+        for start in range(0, n, min(32, n)):
+            rows = order[start : start + 32]
+            Xb = np.hstack([X[rows], np.ones((len(rows), 1))])
+            Z = Xb @ P.T
+            p = np.exp(Z - logsumexp(Z, axis=1, keepdims=True))
+            R = sw[rows, None] * (p - np.eye(n_classes)[y[rows]])
+            G = R.T @ Xb / (len(rows) * S / n_seen)
+            G[:, :-1] += alpha / S * P[:, :-1]
+            v = momentum * v - eta0 * G
+            P = P + v
+    W, b = P[:, :-1], P[:, -1]
+    if n_classes == 2:
+        return (W[1] - W[0])[None, :], np.array([b[1] - b[0]])
+    return W - W.mean(axis=0), b - b.mean()
+
+
 def test_batches_missing_classes_and_string_labels():
     X, y = _data(k=3)
     labels = np.array(["cat", "dog", "emu"])[y]
+    sw = np.linspace(0.2, 2.0, len(y))
+    parts = (labels == "cat", labels == "dog", labels != "cat")
     clf = _sgd()
-    classes = ["emu", "cat", "dog"]
-    for part in (labels == "cat", labels == "dog", labels != "cat"):
-        clf.partial_fit(X[part], labels[part], classes=classes)
+    for p in parts:
+        clf.partial_fit(
+            X[p], labels[p], classes=["emu", "cat", "dog"], sample_weight=sw[p]
+        )
     assert clf.classes_.tolist() == ["cat", "dog", "emu"]
-    proba = clf.predict_proba(X)
-    assert proba.shape == (len(y), 3)
-    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
-    assert np.all(proba > 0)
-    assert set(clf.predict(X)) <= set(classes)
+    # The same stream as integer codes with sorted classes: bitwise the same
+    # model (fails if labels were encoded by their position in the unsorted
+    # ``classes`` argument, or against the classes a batch happens to hold).
+    codes = _sgd()
+    for p in parts:
+        codes.partial_fit(X[p], y[p], classes=[0, 1, 2], sample_weight=sw[p])
+    np.testing.assert_array_equal(clf.coef_, codes.coef_)
+    np.testing.assert_array_equal(clf.intercept_, codes.intercept_)
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[codes.predict(X)])
+    # And the NumPy reference of the update rule: fails if a batch missing
+    # classes dropped their rows of parameters, if the penalty's S or the
+    # mean weight were those of the batch instead of the stream, or if the
+    # momentum were reset between calls.
+    W, b = _reference_stream([(X[p], y[p], sw[p]) for p in parts], 3)
+    np.testing.assert_allclose(clf.coef_, W, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(clf.intercept_, b, rtol=1e-10, atol=1e-13)
+    np.testing.assert_array_equal(
+        clf.predict(X), np.array(["cat", "dog", "emu"])[np.argmax(X @ W.T + b, axis=1)]
+    )
 
 
 def test_single_row_and_single_class_batches():
     X, y = _data(k=2)
     clf = _sgd()
     clf.partial_fit(X[:1], y[:1], classes=[0, 1])
-    clf.partial_fit(X[y == 1][:10], y[y == 1][:10])
-    assert clf.coef_.shape == (1, 6)
-    np.testing.assert_allclose(clf.predict_proba(X).sum(axis=1), 1.0)
+    # One update from zero on one row: the softmax gradient is (p - t) [x, 1]
+    # with p = (1/2, 1/2) and no penalty at W = 0, so the logit difference
+    # moves by eta0 * (+-1) [x, 1] towards the row's label (sign errors or
+    # the binary row taken as one softmax row instead of their difference
+    # fail here).
+    sign = 1.0 if y[0] == 1 else -1.0
+    np.testing.assert_allclose(clf.coef_, sign * 0.01 * X[:1], rtol=1e-12)
+    np.testing.assert_allclose(clf.intercept_, [sign * 0.01], rtol=1e-12)
+    ones = X[y == 1][:10]
+    clf.partial_fit(ones, np.ones(10, dtype=int))
+    assert clf.coef_.shape == (1, 6) and clf.t_ == 2
+    # The batch of class 1 only: exactly the reference's step, with the
+    # penalty of the binary case (2 / C) over S = 11 rows, the mean weight
+    # over both calls and the momentum of the first step carried over.
+    W, b = _reference_stream(
+        [(X[:1], y[:1], np.ones(1)), (ones, np.ones(10, dtype=int), np.ones(10))], 2
+    )
+    np.testing.assert_allclose(clf.coef_, W, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(clf.intercept_, b, rtol=1e-10, atol=1e-14)
 
 
 def test_float32_and_sparse():
@@ -207,9 +276,29 @@ def test_dask_ml_incremental():
 
 def test_classes_parameter_replaces_the_argument():
     X, y = _data()
-    clf = _sgd(classes=[0, 1, 2]).partial_fit(X[y == 0], y[y == 0])
-    assert clf.classes_.tolist() == [0, 1, 2]
-    assert clf.predict_proba(X).shape == (len(y), 3)
+    labels = np.array(["a", "b", "c"])[y]
+    first, rest = y == 0, y != 0
+    clf = _sgd(classes=["c", "a", "b"]).partial_fit(X[first], labels[first])
+    assert clf.classes_.tolist() == ["a", "b", "c"]
+    # The parameter acts exactly as the argument would, on the first call and
+    # on the calls that continue it.
+    arg = _sgd().partial_fit(X[first], labels[first], classes=["b", "c", "a"])
+    np.testing.assert_array_equal(clf.coef_, arg.coef_)
+    np.testing.assert_array_equal(clf.intercept_, arg.intercept_)
+    # The batch holds class "a" only: "b" and "c" receive identical updates, so
+    # their rows stay equal (fails if the batch's labels were encoded against
+    # the unsorted parameter, putting the mass on another row).
+    np.testing.assert_array_equal(clf.coef_[1], clf.coef_[2])
+    assert np.all(clf.coef_[0] != clf.coef_[1])
+    W, b = _reference_stream([(X[first], y[first], np.ones(first.sum()))], 3)
+    np.testing.assert_allclose(clf.coef_, W, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(clf.intercept_, b, rtol=1e-10, atol=1e-14)
+    clf.partial_fit(X[rest], labels[rest])
+    arg.partial_fit(X[rest], labels[rest])
+    np.testing.assert_array_equal(clf.coef_, arg.coef_)
+    W, b = _reference_stream([(X[m], y[m], np.ones(m.sum())) for m in (first, rest)], 3)
+    np.testing.assert_allclose(clf.coef_, W, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(clf.intercept_, b, rtol=1e-10, atol=1e-13)
 
 
 def test_pickled_state_continues_identically():

@@ -42,15 +42,53 @@ def _fitted_models():
 MODELS = _fitted_models()
 
 
+def _assert_same(a, b, where):
+    """``a`` and ``b`` equal and of the same types, recursively (arrays bitwise)."""
+    assert type(a) is type(b), f"{where}: {type(a)} != {type(b)}"
+    if isinstance(a, np.ndarray):
+        assert a.dtype == b.dtype and a.shape == b.shape, where
+        np.testing.assert_array_equal(a, b, err_msg=where)
+    elif isinstance(a, dict):
+        assert list(a) == list(b), where
+        for key_a, key_b in zip(a, b, strict=True):
+            _assert_same(key_a, key_b, f"{where} key {key_a!r}")
+        for key in a:
+            _assert_same(a[key], b[key], f"{where}[{key!r}]")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), where
+        for i, (u, v) in enumerate(zip(a, b, strict=True)):
+            _assert_same(u, v, f"{where}[{i}]")
+    else:
+        assert a == b or (a != a and b != b), f"{where}: {a!r} != {b!r}"
+
+
+def _new_data(X):
+    """Rows the model never saw, in the format of ``X``; some far out, where
+    probabilities saturate and log-probabilities need the log-softmax."""
+    rng = np.random.default_rng(1)
+    X_new = rng.normal(size=(60, X.shape[1]))
+    X_new[:10] *= 40.0
+    if sp.issparse(X):
+        X_new[np.abs(X_new) < 0.4] = 0.0
+        return sp.csr_matrix(X_new.astype(X.dtype))
+    return X_new.astype(X.dtype)
+
+
 def _assert_identical(a, b, X):
     assert type(a) is type(b)
-    assert a.get_params() == b.get_params() or repr(a) == repr(b)
-    for name in ("classes_", "coef_", "intercept_"):
-        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
-        assert getattr(a, name).dtype == getattr(b, name).dtype
-    assert a.n_iter_ == b.n_iter_ and a.n_features_in_ == b.n_features_in_
-    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
-    np.testing.assert_array_equal(a.predict(X), b.predict(X))
+    # Every parameter with its type (a list restored as a tuple or array, a
+    # dict key as np.str_, an int as a float would change what clone() refits)
+    # and every fitted attribute, bitwise and with its dtype.
+    _assert_same(a.get_params(), b.get_params(), "get_params()")
+    _assert_same(vars(a), vars(b), "vars")
+    # Predictions on the training rows and on new rows, bitwise: fails if a
+    # loaded model recomputed or lost state that predictions read.
+    for data in (X, _new_data(X)):
+        for method in ("decision_function", "predict_proba", "predict_log_proba"):
+            out_a, out_b = getattr(a, method)(data), getattr(b, method)(data)
+            assert out_a.dtype == out_b.dtype
+            np.testing.assert_array_equal(out_a, out_b, err_msg=method)
+        np.testing.assert_array_equal(a.predict(data), b.predict(data))
 
 
 def _is_plain(value):

@@ -53,12 +53,31 @@ def test_pandas_feature_names():
     renamed = X.rename(columns={X.columns[0]: "other"})
     with pytest.raises(ValueError, match="feature names"):
         clf.predict(renamed)
-    labels = pd.Series(np.array(["a", "b", "c"])[y])
-    assert set(SoftmaxClassifier(max_iter=500).fit(X, labels).predict(X)) <= {
-        "a",
-        "b",
-        "c",
-    }
+    # String labels in a Series whose index is not 0..n-1, and a categorical
+    # whose categories are not sorted: both fit bitwise the model of the
+    # integer codes of the sorted labels (setosa -> "c" is code 2), and
+    # predict those labels. Fails on label-based indexing of the Series, on
+    # classes ordered by appearance or by category order, or on probability
+    # columns that do not follow classes_.
+    names = np.array(["c", "a", "b"])
+    codes = np.array([2, 0, 1])[y.to_numpy()]
+    index = np.random.default_rng(0).permutation(len(y))
+    reference = SoftmaxClassifier(max_iter=500).fit(X, codes)
+    for labels in (
+        pd.Series(names[y.to_numpy()], index=index),
+        pd.Series(pd.Categorical(names[y.to_numpy()], categories=names)),
+    ):
+        fitted = SoftmaxClassifier(max_iter=500).fit(X, labels)
+        np.testing.assert_array_equal(fitted.classes_, ["a", "b", "c"])
+        np.testing.assert_array_equal(fitted.coef_, reference.coef_)
+        np.testing.assert_array_equal(fitted.intercept_, reference.intercept_)
+        np.testing.assert_array_equal(
+            fitted.predict(X), fitted.classes_[reference.predict(X)]
+        )
+        np.testing.assert_array_equal(
+            fitted.predict_proba(X), reference.predict_proba(X)
+        )
+        assert fitted.score(X, labels.to_numpy()) == reference.score(X, codes) > 0.95
 
 
 def test_metadata_routing_of_sample_weight():

@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _reference import data_term
 from sklearn.exceptions import DataConversionWarning
 
 from sklearn_softmax import SoftmaxClassifier
@@ -214,10 +215,33 @@ def test_balanced_class_weight_needs_mass_in_every_class():
 def test_labels_with_declared_classes():
     X, _, _ = _problem(seed=15)
     y = np.where(np.random.default_rng(15).random(X.shape[0]) < 0.5, "a", "c")
-    clf = SoftmaxClassifier(classes=["c", "b", "a"]).fit(X, y)
+    clf = SoftmaxClassifier(classes=["c", "b", "a"], **TIGHT).fit(X, y)
     np.testing.assert_array_equal(clf.classes_, ["a", "b", "c"])
-    assert clf.predict_proba(X).shape == (X.shape[0], 3)
     assert set(clf.predict(X)) <= {"a", "c"}
+    # The same objective written as probability targets with an empty column
+    # for "b" (another encoding path): the same fit.
+    Y = np.zeros((X.shape[0], 3))
+    Y[y == "a", 0] = Y[y == "c", 2] = 1.0
+    soft = SoftmaxClassifier(classes=["a", "b", "c"], **TIGHT).fit(X, Y)
+    np.testing.assert_allclose(soft.coef_, clf.coef_, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(soft.intercept_, clf.intercept_, rtol=1e-10)
+    # Stationary for the NumPy reference objective with K = 3 and penalty
+    # ||W||^2 / (2 C S): fails if the empty class were dropped or given
+    # another class's rows, or if the penalty scale of two classes (2 / C,
+    # two classes have samples) were used.
+    _, grad = data_term(X, Y, np.ones(X.shape[0]), clf.coef_, clf.intercept_, 0.0)
+    grad[:, :-1] += clf.coef_
+    assert np.abs(grad / X.shape[0]).max() < 1e-6
+    # "b" has no mass, so its intercept runs off and its probability vanishes;
+    # what remains is the binary problem of "a" against "c" whose penalty
+    # ||W_a||^2 + ||W_c||^2 = ||W_c - W_a||^2 / 2 is that of C = 2.
+    proba = clf.predict_proba(X)
+    assert proba[:, 1].max() < 1e-10 and proba[:, [0, 2]].min() > 1e-3
+    binary = SoftmaxClassifier(C=2.0, **TIGHT).fit(X, y)
+    Z = clf.decision_function(X)
+    np.testing.assert_allclose(
+        Z[:, 2] - Z[:, 0], binary.decision_function(X), rtol=0, atol=1e-6
+    )
     with pytest.raises(ValueError, match="not in classes: \\['d'\\]"):
         SoftmaxClassifier(classes=["a", "b", "c"]).fit(X, np.where(y == "a", "d", y))
 
