@@ -357,7 +357,8 @@ class SoftmaxClassifier(SoftmaxLinearMixin, ClassifierMixin, BaseEstimator):
                 f"SoftmaxClassifier: {self.solver} stopped before converging "
                 f"({message}). Increase max_iter or scale the data.",
                 ConvergenceWarning,
-                stacklevel=2,
+                # Past the transactional and the validation wrappers.
+                stacklevel=4,
             )
         self.classes_ = classes
         self._set_coef(*objective.unpack(theta), X.dtype, centre=self.l1_ratio == 0)

@@ -205,10 +205,10 @@ class SoftmaxDataTerm:
         P : ndarray of float64, shape (K, d + 1)
             Parameters, intercepts in the last column; updated in place.
         optimizer : object
-            The update rule's state (``buf1``, ``buf2``, ``t``, ``eta``,
-            ``code``, ``hyper``; see
+            The update rule's state (``buf1``, ``buf2``, ``l1_applied``,
+            ``l1_total``, ``t``, ``eta``, ``code``, ``hyper``; see
             :class:`~sklearn_softmax._solvers.SGDOptimizer`); its buffers are
-            updated in place, its counter is not.
+            updated in place, its counters are not.
         order : ndarray of int64
             Rows to visit, in this order.
         batch_size : int
@@ -217,8 +217,8 @@ class SoftmaxDataTerm:
             Mean row weight of the estimate.
         l2, l1 : float
             Penalty strengths per unit of total weight: the batch gradient
-            gets ``l2 W``, and every update ends with soft thresholding of
-            ``W`` by ``rate * l1``.
+            gets ``l2 W``, and every update ends with the cumulative L1
+            penalty (see :mod:`sklearn_softmax._kernels._sgd`).
         fit_intercept : bool
             Whether the intercept column is updated.
 
@@ -228,10 +228,12 @@ class SoftmaxDataTerm:
             Sum of the minibatch estimates of the objective.
         n_updates : int
             Number of updates made.
+        l1_total : float
+            The cumulative L1 penalty ``u`` after the pass.
         """
         targets = self.targets
         kernel = _kernels.sgd_epoch_csr if self.sparse else _kernels.sgd_epoch_dense
-        total, n_updates = kernel(
+        total, n_updates, u = kernel(
             *self.X_args,
             targets.ptr,
             targets.cls,
@@ -247,6 +249,8 @@ class SoftmaxDataTerm:
             P,
             optimizer.buf1,
             optimizer.buf2,
+            optimizer.l1_applied,
+            float(optimizer.l1_total),
             np.empty_like(P),
             np.empty(P.shape[0]),
             int(optimizer.t),
@@ -254,4 +258,4 @@ class SoftmaxDataTerm:
             int(optimizer.code),
             optimizer.hyper,
         )
-        return float(total), int(n_updates)
+        return float(total), int(n_updates), float(u)

@@ -239,6 +239,8 @@ class SoftmaxObjective:
             Sum of the minibatch estimates of the objective.
         n_updates : int
             Number of updates made.
+        l1_total : float
+            The cumulative L1 penalty after the pass.
         """
         return self.data.sgd_epoch(
             P,

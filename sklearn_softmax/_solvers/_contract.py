@@ -67,5 +67,9 @@ class Objective(Protocol):
 
     def sgd_pass(
         self, P, optimizer, order, *, batch_size, weight_mean, weight_total
-    ) -> tuple[float, int]:
-        """One minibatch pass over the rows ``order`` (updates ``P`` in place)."""
+    ) -> tuple[float, int, float]:
+        """One minibatch pass over the rows ``order`` (updates ``P`` in place).
+
+        Returns the sum of the minibatch objective estimates, the number of
+        updates and the cumulative L1 penalty after the pass.
+        """

@@ -66,6 +66,10 @@ class SGDOptimizer:
         Velocity, or Adam's first moment.
     buf2 : ndarray of float64, shape ``shape``
         Adam's second moment (unused otherwise).
+    l1_total : float
+        Cumulative L1 penalty a coefficient could have received so far.
+    l1_applied : ndarray of float64, shape ``shape``
+        Cumulative L1 penalty each coefficient did receive.
     """
 
     def __init__(
@@ -92,6 +96,8 @@ class SGDOptimizer:
         self.eta = float(eta0)
         self.buf1 = np.zeros(shape)
         self.buf2 = np.zeros(shape)
+        self.l1_total = 0.0
+        self.l1_applied = np.zeros(shape)
 
     @property
     def hyper(self):

@@ -10,8 +10,9 @@ objective (see :mod:`sklearn_softmax._objective`)
     \qquad \bar s = S / n,
 
 so the iterates approach the same optimum L-BFGS finds. An L1 part enters
-as a proximal step after every update (soft thresholding by the update's
-learning rate times ``lambda_1 / S``), which makes coefficients exactly zero.
+through the cumulative L1 penalty after every update (the one of
+scikit-learn's ``SGDClassifier``, see :mod:`sklearn_softmax._kernels._sgd`),
+which makes coefficients exactly zero.
 ``partial_fit`` uses the same rule with ``S`` and ``n`` counted over all rows
 seen so far.
 
@@ -72,7 +73,7 @@ def sgd_pass(objective, P, optimizer, order, *, batch_size, weight_mean, weight_
         Average over the batches of the minibatch estimates of the objective
         (at the parameters before each update); NaN for an empty pass.
     """
-    total, n_updates = objective.sgd_pass(
+    total, n_updates, l1_total = objective.sgd_pass(
         P,
         optimizer,
         order,
@@ -81,6 +82,7 @@ def sgd_pass(objective, P, optimizer, order, *, batch_size, weight_mean, weight_
         weight_total=weight_total,
     )
     optimizer.t += n_updates
+    optimizer.l1_total = l1_total
     return total / n_updates if n_updates else float("nan")
 
 
