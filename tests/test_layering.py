@@ -14,6 +14,7 @@ LAYERS = {
     "_kernels": 1,
     # The objective's helper: how CSR data is split for the kernel.
     "_csr_layout": 2,
+    "_checks": 2,
     "_objective": 3,
     "_predict": 4,
     "_targets": 4,
