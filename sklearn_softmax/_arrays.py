@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from ._checks import check_csr_structure
+
 __all__ = ["Targets", "prepare_X", "readonly"]
 
 
@@ -93,12 +95,15 @@ class Targets:
 def prepare_X(X, sort_indices=False):
     """Kernel arguments for ``X``: a read-only dense array or CSR arrays.
 
+    The structure of CSR data is checked first (the kernels index without
+    bounds checks; see :func:`~sklearn_softmax._checks.check_csr_structure`).
     With ``sort_indices=True``, CSR data whose column indices are not sorted
     within each row (which the fused CSR kernel needs) is replaced by a sorted
     copy; ``X`` itself is never modified.
     """
     if sp.issparse(X):
         X = sp.csr_matrix(X) if X.format != "csr" else X
+        check_csr_structure(X.data, X.indices, X.indptr, X.shape, name="X")
         if sort_indices and not X.has_sorted_indices:
             X = X.sorted_indices()
         return (

@@ -11,8 +11,9 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._checks import check_coef_shapes
 from ._config import compute_threads
-from ._predict import linear_predictor, log_softmax, softmax
+from ._predict import log_softmax, logits, softmax
 
 __all__ = ["SoftmaxLinearMixin"]
 
@@ -51,28 +52,66 @@ class SoftmaxLinearMixin:
             return coef, np.array([-hb, hb])
         return self.coef_, self.intercept_
 
-    def _logits(self, X, rows=None):
+    def _check_fitted_state(self):
+        """Raise if the fitted attributes do not fit together.
+
+        ``coef_``, ``intercept_``, ``classes_`` and ``n_features_in_`` must
+        agree in their shapes: a tampered or corrupted pickle or skops file
+        could otherwise make the kernels, which do not check bounds, read
+        outside the coefficients.
+        """
+        n_features = getattr(self, "n_features_in_", None)
+        if not isinstance(n_features, (int, np.integer)) or n_features < 0:
+            raise ValueError(
+                f"The fitted state is inconsistent: n_features_in_ is "
+                f"{n_features!r}, not a non-negative integer."
+            )
+        try:
+            check_coef_shapes(
+                self.coef_,
+                self.intercept_,
+                int(n_features),
+                len(self.classes_),
+                names=("coef_", "intercept_"),
+            )
+        except ValueError as exc:
+            raise ValueError(
+                f"The fitted state is inconsistent (n_features_in_ = {n_features}, "
+                f"{len(self.classes_)} classes): {exc} Refit the model or load "
+                "an intact copy."
+            ) from None
+
+    def _logits(self, X, rows=None, shift=True):
         """Logits of all classes, shape (n_samples, n_classes).
 
         ``rows``, when given, transforms them in place (softmax, log-softmax)
-        inside the same thread context.
+        inside the same thread context. Rows whose logits overflow are
+        recomputed without overflow (see :func:`~sklearn_softmax._predict.logits`);
+        ``shift`` says whether those come back shifted to a maximum of 0
+        (exact probabilities and argmax) or as they are (``+-inf`` beyond the
+        float range).
         """
         check_is_fitted(self)
-        X = validate_data(
-            self,
-            X,
-            accept_sparse="csr",
-            dtype=[np.float64, np.float32],
-            order="C",
-            reset=False,
-        )
+        self._check_fitted_state()
+        with np.errstate(invalid="ignore"):
+            # scikit-learn's finiteness check first sums X, which gives
+            # inf - inf, and a RuntimeWarning, for finite samples near the
+            # largest float; its second pass still finds any NaN or inf.
+            X = validate_data(
+                self,
+                X,
+                accept_sparse="csr",
+                dtype=[np.float64, np.float32],
+                order="C",
+                reset=False,
+            )
         coef, intercept = self.coef_, self.intercept_
         if coef.shape[0] == 1:
             # Binary: logits (0, z) give the logistic probabilities exactly.
             coef = np.vstack([np.zeros_like(coef), coef])
             intercept = np.concatenate([np.zeros_like(intercept), intercept])
         with compute_threads(self.n_jobs):
-            Z = linear_predictor(X, coef, intercept)
+            Z = logits(X, coef, intercept, shift=shift)
             return Z if rows is None else rows(Z)
 
     def decision_function(self, X):
@@ -88,8 +127,14 @@ class SoftmaxLinearMixin:
         scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
             For two classes, the logit of the second class against the first
             (positive means ``classes_[1]``); otherwise one logit per class.
+            Logits beyond the float range (samples of magnitude near the
+            largest float) are ``+inf`` or ``-inf``, never NaN: such rows are
+            recomputed without overflow and scaled back. ``predict`` then
+            compares the exact logits, so where several classes' logits are
+            ``+inf`` the predicted class is the largest of them, not
+            necessarily the first.
         """
-        Z = self._logits(X)
+        Z = self._logits(X, shift=False)
         return Z[:, 1].copy() if len(self.classes_) == 2 else Z
 
     def predict(self, X):
@@ -104,11 +149,15 @@ class SoftmaxLinearMixin:
         -------
         y_pred : ndarray of shape (n_samples,)
             The class with the largest logit (for two classes: ``classes_[1]``
-            when the decision value is positive).
+            when the decision value is positive), which is also the class of
+            largest probability in ``predict_proba``, including for samples
+            whose logits overflow.
         """
         Z = self._logits(X)
         if len(self.classes_) == 2:
-            return self.classes_[(Z[:, 1] > 0).astype(np.intp)]
+            # Z[:, 0] is 0 except in rows shifted after an overflow, where
+            # the comparison of the two keeps the sign of the exact logit.
+            return self.classes_[(Z[:, 1] > Z[:, 0]).astype(np.intp)]
         return self.classes_[np.argmax(Z, axis=1)]
 
     def predict_proba(self, X):
@@ -122,7 +171,14 @@ class SoftmaxLinearMixin:
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
-            Rows sum to one; columns follow ``classes_``.
+            Rows sum to one (within ``1e-12`` in float64, at any magnitude of
+            the logits); columns follow ``classes_``. For every finite sample
+            the probabilities are finite: rows whose logits overflow are
+            recomputed without overflow, and a class whose logit is below the
+            largest by more than the float range gets probability 0. With
+            non-finite coefficients (a model that is not a fitted one), a
+            row whose largest logit is ``+inf`` shares the probability
+            equally among the classes with that logit.
         """
         return self._logits(X, softmax)
 
@@ -130,7 +186,11 @@ class SoftmaxLinearMixin:
         """Logarithm of the class probabilities, computed as a log-softmax.
 
         Unlike ``np.log(predict_proba(X))``, the result stays finite for
-        samples far from the training data, where probabilities underflow.
+        samples far from the training data, where probabilities underflow: it
+        is finite wherever the log-probability is within the float range, and
+        ``-inf`` only for classes whose logit is below the largest by more
+        than the float range (the samples of magnitude near the largest float
+        whose logits overflow; ``predict_proba`` gives them 0).
 
         Parameters
         ----------

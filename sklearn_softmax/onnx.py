@@ -84,9 +84,26 @@ def _label_constant(scope, op):
     return np.array([str(c) for c in classes], dtype=object)
 
 
+def _check_exportable(op):
+    """Raise if the fitted state of ``op`` cannot make a meaningful graph."""
+    op._check_fitted_state()
+    for name in ("coef_", "intercept_"):
+        values = np.asarray(getattr(op, name))
+        if not np.isfinite(values).all():
+            bad = np.argwhere(~np.isfinite(values))[0]
+            where = ", ".join(str(int(i)) for i in bad)
+            raise ValueError(
+                f"Cannot export a SoftmaxClassifier whose {name} holds NaN or "
+                f"infinity ({name}[{where}] = {values[tuple(bad)]}): the graph "
+                "would compute NaN probabilities. Refit the model (a smaller C "
+                "or scaled features keep the coefficients finite)."
+            )
+
+
 def _convert(scope, operator, container):
     """Emit the ONNX nodes of a fitted ``SoftmaxClassifier``."""
     op = operator.raw_operator
+    _check_exportable(op)
     opv = container.target_opset
     label_out, proba_out = operator.outputs[:2]
     X = operator.inputs[0]

@@ -15,6 +15,7 @@ LAYERS = {
     "_kernels": 1,
     # The data term's helper: how CSR data is split for the kernel.
     "_csr_layout": 2,
+    "_checks": 2,
     "_arrays": 3,
     "_penalty": 3,
     "_vector_ops": 3,

@@ -123,3 +123,23 @@ def test_onnx_float64_input_gives_a_double_graph(n_classes):
     assert proba.dtype == np.float64
     np.testing.assert_array_equal(label, clf.predict(X))
     np.testing.assert_allclose(proba, clf.predict_proba(X), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+@pytest.mark.parametrize(
+    "name,value", [("coef_", np.nan), ("coef_", np.inf), ("intercept_", -np.inf)]
+)
+def test_non_finite_coefficients_refuse_export(n_classes, name, value):
+    X, y = _data(n_classes, "int", seed=7)
+    clf = SoftmaxClassifier().fit(X, y)
+    getattr(clf, name).flat[-1] = value
+    with pytest.raises(ValueError, match=rf"{name} holds NaN or infinity"):
+        softmax_onnx.to_onnx(clf, X[:1], options={"zipmap": False})
+
+
+def test_inconsistent_fitted_state_refuses_export():
+    X, y = _data(3, "int", seed=8)
+    clf = SoftmaxClassifier().fit(X, y)
+    clf.intercept_ = clf.intercept_[:2]
+    with pytest.raises(ValueError, match="fitted state is inconsistent"):
+        softmax_onnx.to_onnx(clf, X[:1], options={"zipmap": False})
