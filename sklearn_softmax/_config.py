@@ -15,22 +15,36 @@ Policy
   LLVM from vectorising any loop that divides.
 * ``cache=True`` is tried first; when numba finds no writable cache location
   (a read-only install without ``NUMBA_CACHE_DIR``), the kernels compile
-  without cache and one :class:`RuntimeWarning` says so.
+  without cache and one :class:`RuntimeWarning` says so. Faults of the cache
+  later on (a full disk, a file-size limit, corrupt or unreadable cache files,
+  a directory that became read-only) are no errors either: a failed load is a
+  miss, a failed save switches that kernel's cache off, and one
+  :class:`RuntimeWarning` per process says so.
 * Kernels compile lazily, on first use, for the argument types actually seen.
 * :func:`compute_threads` sets numba's thread count for one call and limits
   BLAS pools to one thread while numba's threads work: on a machine with few
   cores, OpenBLAS or OpenMP workers spinning beside numba's workers cost
-  several times the work itself.
+  several times the work itself. Overlapping calls from several Python
+  threads share one process-wide limit: the first one in sets it, the last
+  one out restores the limits the first one found.
+* numba's ``workqueue`` threading layer (its fallback when neither TBB nor
+  OpenMP loads) aborts the process when two threads launch parallel regions
+  at once. On that layer one thread at a time owns the parallel kernels: a
+  :func:`compute_threads` block takes a process-wide lock without waiting,
+  and :func:`parallel_allowed` is ``False`` in every thread that does not own
+  it, so they run the serial twins, which give the same bits.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import types
 import warnings
 
 import numba
+import threadpoolctl
 from threadpoolctl import ThreadpoolController
 
 __all__ = [
@@ -40,7 +54,9 @@ __all__ = [
     "CHUNK_MIN_ROWS",
     "PARTIALS_BUDGET",
     "n_chunks",
+    "THREADSAFE_LAYERS",
     "parallel_allowed",
+    "threading_layer_threadsafe",
     "jit",
     "compute_threads",
     "resolve_n_threads",
@@ -70,10 +86,31 @@ _CACHE_WARNED = False
 _CONTROLLER = None
 _FORKED_CHILD = False
 
+#: numba threading layers whose parallel regions may be launched from several
+#: threads at once (numba's documentation, "Selecting a threading layer").
+THREADSAFE_LAYERS = frozenset({"tbb", "omp"})
+
+_LAYER_THREADSAFE = None
+_STATE_LOCK = threading.Lock()
+# Owned by the one thread that may launch parallel regions on a layer that is
+# not thread-safe; taken without blocking, so no caller ever waits for it.
+_PARALLEL_LOCK = threading.Lock()
+_LOCAL = threading.local()
+_BLAS_USERS = 0
+_BLAS_LIMITER = None
+
 
 def _mark_forked_child():
-    global _FORKED_CHILD
+    global _FORKED_CHILD, _STATE_LOCK, _PARALLEL_LOCK, _LOCAL
+    global _BLAS_USERS, _BLAS_LIMITER
     _FORKED_CHILD = True
+    # A lock held by a thread of the parent stays held for ever in the child,
+    # where that thread does not exist; so does its share of the BLAS count.
+    _STATE_LOCK = threading.Lock()
+    _PARALLEL_LOCK = threading.Lock()
+    _LOCAL = threading.local()
+    _BLAS_USERS = 0
+    _BLAS_LIMITER = None
 
 
 # GNU OpenMP's pool does not survive fork(): a parallel region launched in a
@@ -83,16 +120,45 @@ os.register_at_fork(after_in_child=_mark_forked_child)
 
 
 def parallel_allowed():
-    """Whether parallel kernels may run in this process.
+    """Whether the calling thread may run parallel kernels now.
+
+    Kernels' drivers call it right before choosing between a parallel kernel
+    and its serial twin; both walk the same chunks and give the same bits.
 
     Returns
     -------
     allowed : bool
         ``False`` in a child created by ``fork()`` (for example
         ``multiprocessing`` with the ``"fork"`` start method), where numba's
-        OpenMP pool cannot be used; the serial twins are used there instead.
+        OpenMP pool cannot be used. On a threading layer that is not
+        thread-safe (``workqueue``), ``True`` only in the thread that owns the
+        parallel kernels, that is inside its :func:`compute_threads` block.
     """
-    return not _FORKED_CHILD
+    if _FORKED_CHILD:
+        return False
+    return threading_layer_threadsafe() or getattr(_LOCAL, "owner", False)
+
+
+def threading_layer_threadsafe():
+    """Whether numba's threading layer allows concurrent parallel regions.
+
+    Returns
+    -------
+    threadsafe : bool
+        ``True`` for TBB and OpenMP, ``False`` for ``workqueue`` and for a
+        layer numba does not name or cannot load.
+    """
+    global _LAYER_THREADSAFE
+    if _LAYER_THREADSAFE is None:
+        # numba picks its layer when it first launches its threads, which
+        # get_num_threads does; the layer never changes afterwards.
+        try:
+            numba.get_num_threads()
+            layer = numba.threading_layer()
+        except Exception:  # no layer could be loaded: assume the worst
+            layer = None
+        _LAYER_THREADSAFE = layer in THREADSAFE_LAYERS
+    return _LAYER_THREADSAFE
 
 
 def _blas_controller():
@@ -167,10 +233,57 @@ def jit(func=None, *, parallel=False, inline="never"):
     )
     if _cache_requested():
         try:
-            return numba.njit(cache=True, **options)(func)
-        except RuntimeError as exc:  # no writable cache location
+            dispatcher = numba.njit(cache=True, **options)(func)
+        except (RuntimeError, OSError) as exc:  # no writable cache location
             _warn_no_cache(exc)
+        else:
+            if hasattr(dispatcher, "_cache"):
+                dispatcher._cache = _FaultTolerantCache(dispatcher._cache)
+            return dispatcher
     return numba.njit(**options)(func)
+
+
+class _FaultTolerantCache:
+    """One dispatcher's numba cache whose faults never reach the caller.
+
+    numba turns every fault of its on-disk cache (``ENOSPC``, ``EFBIG``,
+    ``EROFS``, a truncated or unpicklable index or data file) into an
+    exception out of the call that compiles. Here a failed load is a cache
+    miss, so the kernel is compiled, and a failed save switches the cache of
+    this dispatcher off, so a full disk is not written to again at every
+    signature. One :class:`RuntimeWarning` per process reports the first
+    fault.
+
+    Parameters
+    ----------
+    cache : numba.core.caching.FunctionCache
+        The dispatcher's own cache, to which everything else is delegated.
+    """
+
+    def __init__(self, cache):
+        self._inner = cache
+
+    def __getattr__(self, name):
+        if name == "_inner":  # not set yet (copy, unpickling)
+            raise AttributeError(name)
+        return getattr(self._inner, name)
+
+    def __repr__(self):
+        return f"<fault-tolerant {self._inner!r}>"
+
+    def load_overload(self, sig, target_context):
+        try:
+            return self._inner.load_overload(sig, target_context)
+        except Exception as exc:
+            _warn_cache_fault("reading", exc)
+            return None
+
+    def save_overload(self, sig, data):
+        try:
+            self._inner.save_overload(sig, data)
+        except Exception as exc:
+            self._inner.disable()
+            _warn_cache_fault("writing", exc)
 
 
 def _renamed(func, suffix):
@@ -194,16 +307,33 @@ def _renamed(func, suffix):
 
 
 def _warn_no_cache(exc):
+    _warn_cache_once(
+        "sklearn_softmax: numba found no writable cache directory "
+        f"({exc}); kernels are compiled in every new process. Set "
+        "NUMBA_CACHE_DIR to a writable directory to cache them.",
+        stacklevel=4,
+    )
+
+
+def _warn_cache_fault(action, exc):
+    _warn_cache_once(
+        f"sklearn_softmax: {action} numba's compile cache failed "
+        f"({type(exc).__name__}: {exc}); the kernels concerned are compiled "
+        "without the cache. Check NUMBA_CACHE_DIR (or the package's "
+        "__pycache__ directories) for free space and damaged .nbi/.nbc files.",
+        stacklevel=5,
+    )
+
+
+def _warn_cache_once(message, stacklevel):
+    # One warning per process, whatever the fault and however many kernels
+    # and threads run into it.
     global _CACHE_WARNED
-    if not _CACHE_WARNED:
+    with _STATE_LOCK:
+        if _CACHE_WARNED:
+            return
         _CACHE_WARNED = True
-        warnings.warn(
-            "sklearn_softmax: numba found no writable cache directory "
-            f"({exc}); kernels are compiled in every new process. Set "
-            "NUMBA_CACHE_DIR to a writable directory to cache them.",
-            RuntimeWarning,
-            stacklevel=3,
-        )
+    warnings.warn(message, RuntimeWarning, stacklevel=stacklevel)
 
 
 def resolve_n_threads(n_jobs):
@@ -237,7 +367,10 @@ def compute_threads(n_jobs):
     """Run a block with ``n_jobs`` numba threads and single-threaded BLAS.
 
     The previous numba thread count (which is thread-local) is restored in a
-    ``finally`` clause, and so are the BLAS limits.
+    ``finally`` clause, and so are the BLAS limits once no other thread's
+    block needs them. On a threading layer that is not thread-safe, the
+    outermost block of a thread takes ownership of the parallel kernels if no
+    other thread has it (see :func:`parallel_allowed`); blocks nest.
 
     Parameters
     ----------
@@ -251,9 +384,79 @@ def compute_threads(n_jobs):
     """
     n_threads = resolve_n_threads(n_jobs)
     previous = numba.get_num_threads()
-    with _blas_controller().limit(limits=1, user_api="blas"):
+    with _single_threaded_blas(), _parallel_owner():
         numba.set_num_threads(n_threads)
         try:
             yield n_threads
         finally:
             numba.set_num_threads(previous)
+
+
+@contextlib.contextmanager
+def _single_threaded_blas():
+    # threadpoolctl's limits are process-wide, but each limiter restores what
+    # it found: overlapping blocks of several threads exit in any order, and
+    # the last one out would restore the 1 set by another. One limiter,
+    # created by the first block in and restored by the last one out, keeps
+    # the user's limits.
+    global _BLAS_USERS, _BLAS_LIMITER
+    lock = _STATE_LOCK
+    with lock:
+        if _BLAS_USERS == 0:
+            _BLAS_LIMITER = _blas_controller().limit(limits=1, user_api="blas")
+            _release_blas_control()
+        _BLAS_USERS += 1
+    try:
+        yield
+    finally:
+        with lock:
+            # After a fork the child starts from zero; a block the forking
+            # thread entered before it has nothing to give back there.
+            if lock is _STATE_LOCK and _BLAS_USERS > 0:
+                _BLAS_USERS -= 1
+                if _BLAS_USERS == 0:
+                    limiter, _BLAS_LIMITER = _BLAS_LIMITER, None
+                    limiter.restore_original_limits()
+                    _release_blas_control()
+
+
+def _release_blas_control():
+    # threadpoolctl (3.6 and later) lets only one thread at a time change
+    # OpenBLAS's process-wide pool -- the first to set it -- and hands control
+    # back when that thread's ``with threadpool_limits`` blocks end; other
+    # threads' settings are silently dropped. The limit here is set by the
+    # first block in and restored by the last one out, often another thread,
+    # outside any ``with``: hand control back unless the caller is inside
+    # blocks of its own.
+    openblas = getattr(threadpoolctl, "OpenBLASController", None)
+    clear = getattr(openblas, "clear_controlling_thread", None)
+    ownership = getattr(threadpoolctl, "CONTROLLING_THREAD_OWNERSHIP", None)
+    if clear is not None and getattr(ownership, "count", 0) <= 0:
+        clear()
+
+
+@contextlib.contextmanager
+def _parallel_owner():
+    local = _LOCAL
+    depth = getattr(local, "depth", 0)
+    if depth == 0:
+        # The lock object itself is kept: after a fork the child has a new
+        # one, and the block must release the one it took.
+        lock = _PARALLEL_LOCK
+        taken = (
+            not _FORKED_CHILD
+            and not threading_layer_threadsafe()
+            and lock.acquire(blocking=False)
+        )
+        local.lock = lock if taken else None
+        local.owner = taken
+    local.depth = depth + 1
+    try:
+        yield
+    finally:
+        local.depth -= 1
+        if local.depth == 0:
+            local.owner = False
+            lock, local.lock = local.lock, None
+            if lock is not None:
+                lock.release()

@@ -33,15 +33,46 @@ def test_cache_falls_back_with_a_warning(monkeypatch):
         _config.jit(twice)  # warned once per process only
 
 
+def _policy_sum(x):
+    # A reduction LLVM may reassociate and vectorise under the policy.
+    s = 0.0
+    for i in range(x.shape[0]):
+        s += x[i]
+    return s
+
+
+def _policy_elementwise(x, y):
+    out = np.empty((5, x.shape[0]))
+    for i in range(x.shape[0]):
+        out[0, i] = x[i] != x[i]  # folded to False under nnan
+        out[1, i] = abs(x[i]) == np.inf  # folded to False under ninf
+        out[2, i] = x[i] - x[i]  # inf - inf is NaN
+        out[3, i] = x[i] / y[i]  # numpy's error model: inf, no exception
+        out[4, i] = max(x[i], 0.0)
+    return out
+
+
 def test_fastmath_policy_keeps_nan_and_inf():
-    assert "nnan" not in _config.FASTMATH_FLAGS
-    assert "ninf" not in _config.FASTMATH_FLAGS
-    assert "fast" not in _config.FASTMATH_FLAGS
-
-    def is_nan(x):
-        return x != x
-
-    assert _config.jit(is_nan)(np.nan)
+    f = _config.jit(_policy_elementwise)
+    total = _config.jit(_policy_sum)
+    assert f.targetoptions["fastmath"] == set(_config.FASTMATH_FLAGS)
+    assert f.targetoptions["error_model"] == _config.ERROR_MODEL == "numpy"
+    x = np.array([1.5, np.nan, np.inf, -np.inf, -2.0, 0.0, 3.0, np.nan] * 5)
+    y = np.array([2.0, 1.0, 1.0, 1.0, 0.0, 0.0, -0.0, 4.0] * 5)
+    with np.errstate(all="ignore"):
+        expected = np.stack(
+            [np.isnan(x), np.isinf(x), x - x, x / y, np.maximum(x, 0.0)]
+        )
+    got = f(x, y)
+    np.testing.assert_array_equal(got[:4], expected[:4])
+    # max() with a NaN operand is whichever one the comparison picks.
+    finite = ~np.isnan(x)
+    np.testing.assert_array_equal(got[4][finite], expected[4][finite])
+    assert np.isnan(total(x))
+    assert total(np.array([1.0, np.inf, 2.0] * 20)) == np.inf
+    assert np.isnan(total(np.array([np.inf, -np.inf] * 20)))
+    finite_x = np.arange(64.0)
+    assert total(finite_x) == finite_x.sum()
 
 
 def test_resolve_n_threads_never_exceeds_the_process_limit():
@@ -52,11 +83,33 @@ def test_resolve_n_threads_never_exceeds_the_process_limit():
     assert _config.resolve_n_threads(None) == numba.get_num_threads()
 
 
+def _chunks_by_search(n_rows, partial_size):
+    # The largest count within CHUNK_MAX whose chunks all get rows and whose
+    # partials fit the budget, found by trying every count.
+    best = 1
+    for k in range(1, _config.CHUNK_MAX + 1):
+        rows_ok = (k - 1) * _config.CHUNK_MIN_ROWS < n_rows
+        memory_ok = k * 8 * partial_size <= _config.PARTIALS_BUDGET
+        if rows_ok and memory_ok:
+            best = k
+    return best
+
+
+SHAPES = [
+    (n, p)
+    for n in (0, 1, 255, 256, 257, 512, 513, 5000, 16383, 16385, 10**7)
+    for p in (1, 50, 5001, 65536, 4 * 2**20, 4 * 2**20 + 1, 10**7)
+]
+
+
 def test_partition_depends_on_shape_only():
-    assert _config.n_chunks(10, 50) == 1
-    assert _config.n_chunks(10**7, 50) == _config.CHUNK_MAX
-    big = _config.n_chunks(10**7, 10**7)
-    assert big == 1
+    by_threads = []
+    for n_jobs in (1, -1):
+        with _config.compute_threads(n_jobs):
+            by_threads.append([_config.n_chunks(n, p) for n, p in SHAPES])
+    assert by_threads[0] == by_threads[1]
+    assert by_threads[0] == [_chunks_by_search(n, p) for n, p in SHAPES]
+    assert {type(k) for k in by_threads[0]} == {int}
 
 
 def test_joblib_worker_limit_is_respected():
