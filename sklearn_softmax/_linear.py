@@ -9,6 +9,7 @@ row-parallel kernels.
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._checks import check_coef_shapes
@@ -43,14 +44,50 @@ class SoftmaxLinearMixin:
         self.coef_ = np.ascontiguousarray(coef_, dtype=dtype)
         self.intercept_ = np.ascontiguousarray(intercept_, dtype=dtype)
 
+    def _dense_coef(self):
+        """``coef_`` as an ndarray, also after :meth:`sparsify`."""
+        coef = self.coef_
+        return coef.toarray() if sp.issparse(coef) else coef
+
     def _full_coef(self):
         """Coefficients and intercepts of all K softmax rows, shape (K, d)."""
-        if self.coef_.shape[0] == 1:
-            half = 0.5 * self.coef_[0]
+        coef_ = self._dense_coef()
+        if coef_.shape[0] == 1:
+            half = 0.5 * coef_[0]
             coef = np.stack([-half, half])
             hb = 0.5 * self.intercept_[0]
             return coef, np.array([-hb, hb])
-        return self.coef_, self.intercept_
+        return coef_, self.intercept_
+
+    def sparsify(self):
+        """Store ``coef_`` as a scipy.sparse CSR matrix.
+
+        Worth it when most coefficients are zero (an L1 or elastic-net fit,
+        ``l1_ratio > 0``): predictions are unchanged and read the dense
+        equivalent. As in ``LogisticRegression``, a later ``fit`` stores a
+        dense ``coef_`` again.
+
+        Returns
+        -------
+        self : object
+            The estimator, with a sparse ``coef_``.
+        """
+        check_is_fitted(self)
+        self.coef_ = sp.csr_matrix(self.coef_)
+        return self
+
+    def densify(self):
+        """Store ``coef_`` as a dense ndarray again (undo :meth:`sparsify`).
+
+        Returns
+        -------
+        self : object
+            The estimator, with a dense ``coef_``.
+        """
+        check_is_fitted(self)
+        if sp.issparse(self.coef_):
+            self.coef_ = np.ascontiguousarray(self.coef_.toarray())
+        return self
 
     def _check_fitted_state(self):
         """Raise if the fitted attributes do not fit together.
@@ -105,7 +142,7 @@ class SoftmaxLinearMixin:
                 order="C",
                 reset=False,
             )
-        coef, intercept = self.coef_, self.intercept_
+        coef, intercept = self._dense_coef(), self.intercept_
         if coef.shape[0] == 1:
             # Binary: logits (0, z) give the logistic probabilities exactly.
             coef = np.vstack([np.zeros_like(coef), coef])
