@@ -9,7 +9,6 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import validate_data
 
@@ -17,7 +16,7 @@ from ._compat import Interval, StrOptions, _fit_context
 from ._config import compute_threads
 from ._linear import SoftmaxLinearMixin
 from ._objective import SoftmaxObjective
-from ._online import fit_sgd, is_stochastic, partial_fit_classes, partial_fit_step
+from ._online import fit_sgd, partial_fit_classes, partial_fit_step, sgd_only
 from ._solvers import SCHEDULES, lbfgs, owlqn
 from ._targets import encode_targets, is_probability_targets
 
@@ -377,7 +376,7 @@ class SoftmaxClassifier(SoftmaxLinearMixin, ClassifierMixin, BaseEstimator):
         self.t_ = record.state.optimizer.t
         self._sgd_state = record.state
 
-    @available_if(is_stochastic)
+    @sgd_only
     @_fit_context(prefer_skip_nested_validation=True)
     @_transactional
     def partial_fit(self, X, y, classes=None, sample_weight=None):

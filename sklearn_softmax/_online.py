@@ -12,6 +12,8 @@ kept by the estimator as ``_sgd_state``: ``fit`` replaces it,
 from __future__ import annotations
 
 import copy
+import functools
+import types
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,7 +28,7 @@ __all__ = [
     "OnlineFit",
     "OnlineState",
     "fit_sgd",
-    "is_stochastic",
+    "sgd_only",
     "partial_fit_classes",
     "partial_fit_step",
 ]
@@ -57,13 +59,28 @@ class OnlineState:
     weight_seen: float
 
 
-def is_stochastic(est):
-    """Availability test of ``partial_fit``: only with ``solver="sgd"``."""
-    if est.solver != "sgd":
-        raise AttributeError(
-            f"partial_fit is only available with solver='sgd', not {est.solver!r}."
-        )
-    return True
+class sgd_only:  # noqa: N801 - used as a decorator, like available_if
+    """Make a method exist only on estimators with ``solver="sgd"``.
+
+    Like scikit-learn's ``available_if`` (``hasattr`` is False otherwise, so
+    meta-estimators see no ``partial_fit``), but the AttributeError says why
+    and what to change.
+    """
+
+    def __init__(self, method):
+        self.method = method
+        functools.update_wrapper(self, method)
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self.method
+        if obj.solver != "sgd":
+            raise AttributeError(
+                f"{type(obj).__name__}.{self.method.__name__} is only available "
+                f"with solver='sgd' (this estimator has solver={obj.solver!r}); "
+                "set solver='sgd' to train incrementally."
+            )
+        return types.MethodType(self.method, obj)
 
 
 @dataclass
@@ -300,6 +317,11 @@ def partial_fit_step(est, objective, first):
             batch_size=max(1, min(int(est.batch_size), n)),
             weight_mean=state.weight_seen / state.n_seen,
             weight_total=state.weight_seen,
+        )
+    if not np.all(np.isfinite(state.params)):
+        raise ValueError(
+            "SGD diverged in partial_fit: the coefficients are no longer finite "
+            "after this batch. Lower eta0, or scale the features."
         )
     n_iter = est.n_iter_ + 1 if continuing else 1
     if est.verbose:

@@ -105,7 +105,7 @@ def owlqn(
             history=tuple(history),
         )
 
-    if n_iter >= max_iter:
+    if max_iter <= 0:
         return done(MSG_MAXITER, False)
     if np.max(np.abs(pg), initial=0.0) <= tol:
         return done(MSG_PGTOL, True)

@@ -148,6 +148,7 @@ def sgd(
     weight_total = objective.sw_sum
     weight_mean = weight_total / n
     P = theta_to_params(objective, theta0)
+    start_loss = objective.loss(theta0)
     adaptive = optimizer.code == SCHEDULES["adaptive"]
     history, scores = [], []
     best, best_epoch, best_theta, stall = -np.inf, 0, None, 0
@@ -165,7 +166,7 @@ def sgd(
         )
         theta = params_to_theta(objective, P)
         loss = objective.loss(theta)
-        if not np.isfinite(loss):
+        if not (np.isfinite(loss) and np.all(np.isfinite(P))):
             raise ValueError(
                 f"SGD diverged: the objective is {loss} after epoch {epoch}. "
                 "Lower eta0, or scale the features."
@@ -209,6 +210,14 @@ def sgd(
     if best_theta is not None:
         # Early stopping keeps the epoch with the best validation score.
         final_theta, final_loss = best_theta, history[best_epoch - 1]
+    if final_loss > start_loss:
+        # Steps too large for the data grow the coefficients without bound
+        # long before the objective overflows.
+        converged = False
+        message = (
+            f"the objective rose from {start_loss:.6g} at the start to "
+            f"{final_loss:.6g}: the steps diverge; lower eta0 or scale the features"
+        )
     return SolverResult(
         theta=final_theta,
         objective=float(final_loss),

@@ -188,6 +188,9 @@ def lbfgs_two_loop(
             history=tuple(history),
         )
 
+    if max_iter <= 0:
+        # As scipy's L-BFGS-B: no iteration, n_iter_ 0.
+        return done(MSG_MAXITER, False)
     if np.max(np.abs(g), initial=0.0) <= tol:
         return done(MSG_PGTOL, True)
     while True:
