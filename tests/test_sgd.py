@@ -351,7 +351,7 @@ def test_probability_targets_and_label_smoothing_compose():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf.fit(X, Y, sample_weight=sw)
     objective = clf._objective(X, Targets.from_proba(Y), sw)
-    assert objective.label_smoothing == 0.1
+    assert objective.data.label_smoothing == 0.1
     _, grad = objective.loss_gradient(np.zeros(objective.n_params))
     expected = (-0.2 * grad).reshape(objective.shape)
     np.testing.assert_allclose(clf._sgd_state.params, expected, rtol=1e-12, atol=1e-15)
