@@ -83,8 +83,8 @@ class SoftmaxClassifier(SoftmaxLinearMixin, ClassifierMixin, BaseEstimator):
         Elastic-net mixing, as in ``LogisticRegression``: 0 is the L2 penalty,
         1 the L1 penalty (sparse coefficients with exact zeros), values in
         between mix both. With ``l1_ratio > 0``, ``"lbfgs"`` runs OWL-QN, the
-        L-BFGS method for an L1 term, and ``"sgd"`` ends every update with a
-        proximal (soft-thresholding) step. The coefficients of an L1 or
+        L-BFGS method for an L1 term, and ``"sgd"`` ends every update with the
+        cumulative L1 penalty of ``SGDClassifier``. The coefficients of an L1 or
         elastic-net fit are not centred over classes.
     fit_intercept : bool, default=True
         Whether to fit (unpenalised) intercepts.
