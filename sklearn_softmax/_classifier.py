@@ -101,9 +101,14 @@ class SoftmaxClassifier(SoftmaxLinearMixin, ClassifierMixin, BaseEstimator):
     max_iter : int, default=100
         Maximum number of iterations (``"lbfgs"``) or epochs (``"sgd"``).
     tol : float, default=1e-4
-        ``"lbfgs"``: stop when the largest absolute gradient entry falls below
+        ``"lbfgs"``: stop when the largest absolute gradient entry (with
+        ``l1_ratio > 0``: of the minimum-norm subgradient) falls below
         ``tol``. ``"sgd"``: the improvement of the objective (or of the
-        validation score) an epoch must bring to count as progress.
+        validation score) an epoch must bring to count as progress. The test
+        is absolute, as in ``LogisticRegression``, and the gradient scales
+        with the features: features of size ``1e-6`` give gradients below
+        ``1e-4`` at the start, so the fit stops at once with zero
+        coefficients. Standardise the features (or lower ``tol``).
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes, multiplied into the sample weights.
         ``"balanced"`` uses ``S / (n_classes * S_k)`` with ``S_k`` the total

@@ -87,6 +87,7 @@ def test_docs_build(tmp_path):
         "performance",
         "changelog",
         "user_guide/model",
+        "user_guide/penalties",
         "user_guide/solvers",
         "user_guide/online",
         "user_guide/weights",
@@ -101,7 +102,7 @@ def test_docs_build(tmp_path):
     for example in (ROOT / "examples").glob("plot_*.py"):
         assert (out / "auto_examples" / f"{example.stem}.html").exists()
     api = (out / "generated/sklearn_softmax.SoftmaxClassifier.html").read_text()
-    for method in ("fit", "predict_proba", "predict_log_proba"):
+    for method in ("fit", "predict_proba", "predict_log_proba", "sparsify", "densify"):
         assert f"SoftmaxClassifier.{method}" in api
     cli = (out / "cli.html").read_text()
     assert "--target" in cli and "--plot" in cli  # the generated --help text

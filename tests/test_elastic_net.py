@@ -28,16 +28,29 @@ def _effective_weights(y, classes, sample_weight, class_weight):
     return sw
 
 
-def lr_objective(X, y, coef, intercept, C, r, sample_weight=None, class_weight=None):
-    """Objective of LogisticRegression at ``(coef_, intercept_)``, by definition."""
+def _model_on_data(X, y, coef, intercept, sample_weight, class_weight):
+    """Dense float64 X, the model, class indices, weights, their sum and logits."""
     X = X.toarray() if sp.issparse(X) else np.asarray(X)
     X = X.astype(np.float64)
     coef, intercept = np.asarray(coef, float), np.asarray(intercept, float)
     classes = np.unique(y)
     sw = _effective_weights(y, classes, sample_weight, class_weight)
-    S = sw.sum()
-    yi = np.searchsorted(classes, y)
-    Z = X @ coef.T + intercept
+    return (
+        X,
+        coef,
+        classes,
+        np.searchsorted(classes, y),
+        sw,
+        sw.sum(),
+        X @ coef.T + intercept,
+    )
+
+
+def lr_objective(X, y, coef, intercept, C, r, sample_weight=None, class_weight=None):
+    """Objective of LogisticRegression at ``(coef_, intercept_)``, by definition."""
+    X, coef, classes, yi, sw, S, Z = _model_on_data(
+        X, y, coef, intercept, sample_weight, class_weight
+    )
     if coef.shape[0] == 1:
         z = Z[:, 0]
         loss = np.logaddexp(0, z) - (yi == 1) * z
@@ -63,14 +76,9 @@ def kkt_violation(
 
     ``eps`` is the label smoothing (multiclass only here).
     """
-    X = X.toarray() if sp.issparse(X) else np.asarray(X)
-    X = X.astype(np.float64)
-    coef, intercept = np.asarray(coef, float), np.asarray(intercept, float)
-    classes = np.unique(y)
-    sw = _effective_weights(y, classes, sample_weight, class_weight)
-    S = sw.sum()
-    yi = np.searchsorted(classes, y)
-    Z = X @ coef.T + intercept
+    X, coef, classes, yi, sw, S, Z = _model_on_data(
+        X, y, coef, intercept, sample_weight, class_weight
+    )
     if coef.shape[0] == 1:
         R = (expit(Z[:, 0]) - (yi == 1))[:, None]
     else:
