@@ -12,15 +12,19 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import validate_data
 
-from ._compat import Interval, StrOptions, _fit_context
+from ._compat import CallbackSupportMixin, Interval, StrOptions, _fit_context
 from ._config import compute_threads
-from ._linear import SoftmaxLinearMixin
+from ._fit_callbacks import FitTask
+from ._linear import SoftmaxLinearMixin, sklearn_convention
 from ._objective import SoftmaxObjective
 from ._online import fit_sgd, partial_fit_classes, partial_fit_step, sgd_only
 from ._solvers import SCHEDULES, lbfgs, owlqn
 from ._targets import encode_targets, is_probability_targets
 
 __all__ = ["SoftmaxClassifier"]
+
+# What scikit-learn's callback machinery keeps on the estimator during a fit.
+_CALLBACK_STATE = ("_callback_fit_ctx", "_skl_callbacks_to_teardown")
 
 # Attributes only a stochastic fit sets; a fit by another solver removes them.
 _ONLINE_ATTRIBUTES = ("_sgd_state", "loss_curve_", "validation_scores_", "t_")
@@ -40,14 +44,22 @@ def _transactional(method):
         try:
             return method(self, *args, **kwargs)
         except BaseException:
+            # The callback bookkeeping of this call stays: scikit-learn's
+            # fit wrapper tears the callbacks down from it afterwards.
+            running = {
+                k: self.__dict__[k] for k in _CALLBACK_STATE if k in self.__dict__
+            }
             self.__dict__.clear()
             self.__dict__.update(before)
+            self.__dict__.update(running)
             raise
 
     return wrapper
 
 
-class SoftmaxClassifier(SoftmaxLinearMixin, ClassifierMixin, BaseEstimator):
+class SoftmaxClassifier(
+    CallbackSupportMixin, SoftmaxLinearMixin, ClassifierMixin, BaseEstimator
+):
     r"""Multinomial logistic regression (softmax regression).
 
     Minimises the penalised, weighted multinomial cross-entropy
@@ -336,6 +348,8 @@ class SoftmaxClassifier(SoftmaxLinearMixin, ClassifierMixin, BaseEstimator):
         )
         targets, sw, classes = enc.targets, enc.sample_weight, enc.classes
         theta0 = self._initial_theta(X, classes)
+        task = FitTask(self, X, y, sample_weight, max(self.max_iter, 1) + 1)
+        iterations = task.iterations(self._attributes_of(X, classes))
         with compute_threads(self.n_jobs):
             if self.solver == "sgd":
                 objective, record = fit_sgd(
@@ -343,6 +357,7 @@ class SoftmaxClassifier(SoftmaxLinearMixin, ClassifierMixin, BaseEstimator):
                 )
                 theta, n_iter = record.theta, record.n_iter
                 converged, message = record.converged, record.message
+                stopped = False
             else:
                 record = None
                 objective = self._objective(X, targets, sw)
@@ -353,12 +368,19 @@ class SoftmaxClassifier(SoftmaxLinearMixin, ClassifierMixin, BaseEstimator):
                     max_iter=self.max_iter,
                     tol=self.tol,
                     verbose=self.verbose,
+                    callback=iterations,
                 )
                 theta, n_iter = result.theta, result.n_iter
                 converged, message = result.converged, result.message
-        if not converged:
+                stopped = result.extra.get("stopped_by_callback", False)
+        if iterations is not None:
+            iterations.close()
+        if not (converged or stopped):
+            unit = "epoch(s)" if self.solver == "sgd" else "iteration(s)"
+            # Starts as LogisticRegression's warning, so that filters written
+            # for it ("lbfgs failed to converge") apply.
             warnings.warn(
-                f"SoftmaxClassifier: {self.solver} stopped before converging "
+                f"{self.solver} failed to converge after {n_iter} {unit} "
                 f"({message}). Increase max_iter or scale the data.",
                 ConvergenceWarning,
                 # Past the transactional and the validation wrappers.
@@ -368,7 +390,23 @@ class SoftmaxClassifier(SoftmaxLinearMixin, ClassifierMixin, BaseEstimator):
         self._set_coef(*objective.unpack(theta), X.dtype, centre=self.l1_ratio == 0)
         self.n_iter_ = n_iter
         self._set_online_attributes(record)
+        task.end()
         return self
+
+    def _attributes_of(self, X, classes):
+        """``theta -> fitted attributes`` of the model ``theta`` (for callbacks)."""
+        n_classes, d = len(classes), X.shape[1]
+        width = d + int(self.fit_intercept)
+
+        def attributes(theta):
+            Theta = np.asarray(theta).reshape(n_classes, width)
+            intercept = Theta[:, d] if self.fit_intercept else np.zeros(n_classes)
+            coef_, intercept_ = sklearn_convention(
+                Theta[:, :d], intercept, X.dtype, centre=self.l1_ratio == 0
+            )
+            return {"coef_": coef_, "intercept_": intercept_, "classes_": classes}
+
+        return attributes
 
     def _set_online_attributes(self, record):
         """Store (or, without a stochastic record, remove) the SGD state."""

@@ -15,4 +15,25 @@ from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight
 
-__all__ = ["DCSRCH", "Interval", "StrOptions", "_check_sample_weight", "_fit_context"]
+try:
+    # Public since scikit-learn 1.9; earlier releases have no callback API,
+    # and the estimators then simply lack set_callbacks.
+    from sklearn.callback import CallbackSupportMixin
+
+    HAS_CALLBACKS = True
+except ImportError:  # pragma: no cover - depends on the scikit-learn release
+
+    class CallbackSupportMixin:  # noqa: D101 - an empty stand-in
+        pass
+
+    HAS_CALLBACKS = False
+
+__all__ = [
+    "CallbackSupportMixin",
+    "DCSRCH",
+    "HAS_CALLBACKS",
+    "Interval",
+    "StrOptions",
+    "_check_sample_weight",
+    "_fit_context",
+]

@@ -16,7 +16,29 @@ from ._checks import check_coef_shapes
 from ._config import compute_threads
 from ._predict import log_softmax, logits, softmax
 
-__all__ = ["SoftmaxLinearMixin"]
+__all__ = ["SoftmaxLinearMixin", "sklearn_convention"]
+
+
+def sklearn_convention(coef, intercept, dtype, centre=True):
+    """``(coef_, intercept_)`` of ``K`` softmax rows in scikit-learn's convention.
+
+    Two classes give one row, the second against the first. ``centre=False``
+    keeps the rows of more than two classes as fitted: an L1 optimum is not
+    invariant to a shift over classes, and LogisticRegression does not
+    centre it either.
+    """
+    if coef.shape[0] == 2:
+        coef_ = (coef[1] - coef[0])[None, :]
+        intercept_ = np.array([intercept[1] - intercept[0]])
+    else:
+        # Softmax is invariant to a shift shared by all classes; centring
+        # picks the symmetric representative LogisticRegression reports.
+        coef_ = coef - coef.mean(axis=0) if centre else coef
+        intercept_ = intercept - intercept.mean()
+    return (
+        np.ascontiguousarray(coef_, dtype=dtype),
+        np.ascontiguousarray(intercept_, dtype=dtype),
+    )
 
 
 class SoftmaxLinearMixin:
@@ -27,22 +49,8 @@ class SoftmaxLinearMixin:
     """
 
     def _set_coef(self, coef, intercept, dtype, centre=True):
-        """Store the fitted softmax rows in scikit-learn's convention.
-
-        ``centre=False`` keeps the coefficients of more than two classes as
-        fitted: an L1 optimum is not invariant to a shift over classes, and
-        LogisticRegression does not centre it either.
-        """
-        if coef.shape[0] == 2:
-            coef_ = (coef[1] - coef[0])[None, :]
-            intercept_ = np.array([intercept[1] - intercept[0]])
-        else:
-            # Softmax is invariant to a shift shared by all classes; centring
-            # picks the symmetric representative LogisticRegression reports.
-            coef_ = coef - coef.mean(axis=0) if centre else coef
-            intercept_ = intercept - intercept.mean()
-        self.coef_ = np.ascontiguousarray(coef_, dtype=dtype)
-        self.intercept_ = np.ascontiguousarray(intercept_, dtype=dtype)
+        """Store the fitted softmax rows in scikit-learn's convention."""
+        self.coef_, self.intercept_ = sklearn_convention(coef, intercept, dtype, centre)
 
     def _dense_coef(self):
         """``coef_`` as an ndarray, also after :meth:`sparsify`."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import minimize
 
-from ._result import SolverResult
+from ._result import MSG_CALLBACK, MSG_LINE_SEARCH, SolverResult
 from ._two_loop import lbfgs_two_loop, print_iteration, two_loop_available
 
 __all__ = ["TWO_LOOP_MIN_PARAMS", "lbfgs"]
@@ -27,7 +27,16 @@ __all__ = ["TWO_LOOP_MIN_PARAMS", "lbfgs"]
 TWO_LOOP_MIN_PARAMS = 50_000
 
 
-def lbfgs(objective, theta0, *, max_iter=100, tol=1e-4, verbose=0, backend="auto"):
+def lbfgs(
+    objective,
+    theta0,
+    *,
+    max_iter=100,
+    tol=1e-4,
+    verbose=0,
+    backend="auto",
+    callback=None,
+):
     """Minimise ``objective`` with L-BFGS.
 
     The options are those of scikit-learn's ``LogisticRegression`` (``gtol=tol``,
@@ -51,6 +60,9 @@ def lbfgs(objective, theta0, *, max_iter=100, tol=1e-4, verbose=0, backend="auto
         ``"scipy"`` runs :func:`scipy.optimize.minimize`, ``"two-loop"``
         :func:`~._two_loop.lbfgs_two_loop`; ``"auto"`` picks the two-loop
         recursion from :data:`TWO_LOOP_MIN_PARAMS` parameters on.
+    callback : callable, optional
+        ``callback(n_iter, theta) -> bool`` after every iteration; returning
+        True stops the solver (message :data:`~._result.MSG_CALLBACK`).
 
     Returns
     -------
@@ -61,7 +73,12 @@ def lbfgs(objective, theta0, *, max_iter=100, tol=1e-4, verbose=0, backend="auto
         backend = "two-loop" if large and two_loop_available() else "scipy"
     if backend == "two-loop":
         return lbfgs_two_loop(
-            objective, theta0, max_iter=max_iter, tol=tol, verbose=verbose
+            objective,
+            theta0,
+            max_iter=max_iter,
+            tol=tol,
+            verbose=verbose,
+            callback=callback,
         )
     if backend != "scipy":
         raise ValueError(
@@ -69,6 +86,7 @@ def lbfgs(objective, theta0, *, max_iter=100, tol=1e-4, verbose=0, backend="auto
         )
     history = []
     last = {}
+    stopped = []
 
     def fun(theta):
         loss, grad = objective.loss_gradient(theta)
@@ -85,6 +103,10 @@ def lbfgs(objective, theta0, *, max_iter=100, tol=1e-4, verbose=0, backend="auto
             else:
                 _, grad = objective.loss_gradient(intermediate_result.x)
             print_iteration(len(history), history[-1], grad)
+        if callback is not None and callback(len(history), intermediate_result.x):
+            stopped.append(True)
+            # scipy >= 1.11 ends the minimisation at this iterate.
+            raise StopIteration
 
     res = minimize(
         fun,
@@ -100,11 +122,17 @@ def lbfgs(objective, theta0, *, max_iter=100, tol=1e-4, verbose=0, backend="auto
         },
     )
     message = res.message if isinstance(res.message, str) else str(res.message)
+    if stopped:
+        message = MSG_CALLBACK
+    elif res.status == 2 and message.strip() in ("ABNORMAL:", "ABNORMAL"):
+        # scipy leaves the reason of a failed line search empty.
+        message = MSG_LINE_SEARCH
     return SolverResult(
         theta=np.asarray(res.x, dtype=np.float64),
         objective=float(res.fun),
         n_iter=int(min(res.nit, max_iter)),
-        converged=bool(res.status == 0),
+        converged=bool(res.status == 0) and not stopped,
         message=message,
         history=tuple(history),
+        extra={"stopped_by_callback": bool(stopped)},
     )

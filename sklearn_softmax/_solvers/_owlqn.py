@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._result import SolverResult
+from ._result import MSG_CALLBACK, SolverResult
 from ._two_loop import _Memory, print_iteration
 
 __all__ = ["owlqn"]
@@ -54,6 +54,7 @@ def owlqn(
     memory=10,
     max_ls=50,
     ftol=64 * _EPS,
+    callback=None,
 ):
     """Minimise a composite ``objective`` (smooth part plus L1) with OWL-QN.
 
@@ -79,6 +80,8 @@ def owlqn(
         Maximum number of halvings in one line search.
     ftol : float, default=64 * machine epsilon
         Stop when ``(F_old - F) / max(|F_old|, |F|, 1) <= ftol``.
+    callback : callable, optional
+        ``callback(n_iter, theta) -> bool`` after every iteration; True stops.
 
     Returns
     -------
@@ -103,6 +106,7 @@ def owlqn(
             converged=converged,
             message=message,
             history=tuple(history),
+            extra={"stopped_by_callback": message == MSG_CALLBACK},
         )
 
     if max_iter <= 0:
@@ -135,6 +139,8 @@ def owlqn(
         pg = objective.pseudo_gradient(x, g)
         if verbose:
             print_iteration(n_iter, F, pg)
+        if callback is not None and callback(n_iter, x):
+            return done(MSG_CALLBACK, False)
         if n_iter >= max_iter:
             return done(MSG_MAXITER, False)
         if np.max(np.abs(pg)) <= tol:

@@ -6,6 +6,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+#: Message of a solver stopped by its ``callback``.
+MSG_CALLBACK = "STOP: A CALLBACK ASKED TO STOP"
+#: Message of a line search that found no lower objective (scipy says only
+#: "ABNORMAL").
+MSG_LINE_SEARCH = (
+    "ABNORMAL: THE LINE SEARCH FOUND NO LOWER OBJECTIVE ALONG THE SEARCH "
+    "DIRECTION (the objective is flat to rounding there: the data may need "
+    "scaling)"
+)
+
 
 @dataclass(frozen=True)
 class SolverResult:

@@ -23,7 +23,7 @@ import numpy as np
 
 from .. import _compat
 from .._vector_ops import axpy_dot_function
-from ._result import SolverResult
+from ._result import MSG_CALLBACK, SolverResult
 
 __all__ = ["lbfgs_two_loop", "two_loop_available"]
 
@@ -139,6 +139,7 @@ def lbfgs_two_loop(
     memory=10,
     max_ls=50,
     ftol=64 * _EPS,
+    callback=None,
 ):
     """Minimise ``objective`` with L-BFGS, the steps of unbounded L-BFGS-B.
 
@@ -162,6 +163,8 @@ def lbfgs_two_loop(
         Maximum number of evaluations in one line search.
     ftol : float, default=64 * machine epsilon
         Stop when ``(f_old - f) / max(|f_old|, |f|, 1) <= ftol``.
+    callback : callable, optional
+        ``callback(n_iter, theta) -> bool`` after every iteration; True stops.
 
     Returns
     -------
@@ -186,6 +189,7 @@ def lbfgs_two_loop(
             converged=converged,
             message=message,
             history=tuple(history),
+            extra={"stopped_by_callback": message == MSG_CALLBACK},
         )
 
     if max_iter <= 0:
@@ -215,6 +219,8 @@ def lbfgs_two_loop(
         f_old, x, f, g = f, x_new, f_new, g_new
         if verbose:
             print_iteration(n_iter, f, g)
+        if callback is not None and callback(n_iter, x):
+            return done(MSG_CALLBACK, False)
         if n_iter >= max_iter:
             return done(MSG_MAXITER, False)
         if np.max(np.abs(g)) <= tol:
