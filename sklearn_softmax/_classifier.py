@@ -47,6 +47,29 @@ def _transactional(method):
     return wrapper
 
 
+def _reject_datetime_features(X):
+    """Raise a TypeError naming a datetime or timedelta column of ``X``.
+
+    numpy cannot promote such a column together with numeric ones (an
+    obscure ``DTypePromotionError``), and alone it would silently become
+    nanoseconds since the epoch.
+    """
+    if hasattr(X, "columns") and hasattr(X, "dtypes"):
+        columns = zip(X.columns, X.dtypes, strict=False)
+    elif getattr(X, "dtype", None) is not None:
+        columns = [(getattr(X, "name", None), X.dtype)]
+    else:
+        return
+    for name, dtype in columns:
+        if getattr(dtype, "kind", None) in ("M", "m"):
+            what = "X" if name is None else f"X column {name!r}"
+            raise TypeError(
+                f"{what} has dtype {dtype}; SoftmaxClassifier needs numeric "
+                "features: convert dates and durations to numbers first (for "
+                "example with .astype('int64') or by extracting features)."
+            )
+
+
 class SoftmaxClassifier(SoftmaxLinearMixin, ClassifierMixin, BaseEstimator):
     r"""Multinomial logistic regression (softmax regression).
 
@@ -433,6 +456,7 @@ class SoftmaxClassifier(SoftmaxLinearMixin, ClassifierMixin, BaseEstimator):
         X : ndarray or CSR matrix
         encoded : EncodedTargets
         """
+        _reject_datetime_features(X)
         soft = is_probability_targets(y)
         X, y = validate_data(
             self,
