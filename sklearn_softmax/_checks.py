@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["check_coef_shapes", "check_csr_structure"]
+__all__ = ["check_coef_shapes", "check_csr_structure", "reject_datetime_features"]
 
 
 def _index_array(a, what, name):
@@ -172,4 +172,27 @@ def check_coef_shapes(
             raise ValueError(
                 f"{coef_name} has {n_rows} rows but {n_classes} classes need "
                 f"{expected}."
+            )
+
+
+def reject_datetime_features(X):
+    """Raise a TypeError naming a datetime or timedelta column of ``X``.
+
+    numpy cannot promote such a column together with numeric ones (an
+    obscure ``DTypePromotionError``), and alone it would silently become
+    nanoseconds since the epoch.
+    """
+    if hasattr(X, "columns") and hasattr(X, "dtypes"):
+        columns = zip(X.columns, X.dtypes, strict=False)
+    elif getattr(X, "dtype", None) is not None:
+        columns = [(getattr(X, "name", None), X.dtype)]
+    else:
+        return
+    for name, dtype in columns:
+        if getattr(dtype, "kind", None) in ("M", "m"):
+            what = "X" if name is None else f"X column {name!r}"
+            raise TypeError(
+                f"{what} has dtype {dtype}; the model needs numeric "
+                "features: convert dates and durations to numbers first (for "
+                "example with .astype('int64') or by extracting features)."
             )

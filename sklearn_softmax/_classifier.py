@@ -12,6 +12,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import validate_data
 
+from ._checks import reject_datetime_features
 from ._compat import CallbackSupportMixin, Interval, StrOptions, _fit_context
 from ._config import compute_threads
 from ._fit_callbacks import FitTask
@@ -476,6 +477,7 @@ class SoftmaxClassifier(
         X : ndarray or CSR matrix
         encoded : EncodedTargets
         """
+        reject_datetime_features(X)
         soft = is_probability_targets(y)
         X, y = validate_data(
             self,

@@ -12,7 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._checks import check_coef_shapes
+from ._checks import check_coef_shapes, reject_datetime_features
 from ._config import compute_threads
 from ._predict import log_softmax, logits, softmax
 
@@ -138,6 +138,7 @@ class SoftmaxLinearMixin:
         """
         check_is_fitted(self)
         self._check_fitted_state()
+        reject_datetime_features(X)
         with np.errstate(invalid="ignore"):
             # scikit-learn's finiteness check first sums X, which gives
             # inf - inf, and a RuntimeWarning, for finite samples near the

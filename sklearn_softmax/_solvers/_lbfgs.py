@@ -94,7 +94,7 @@ def lbfgs(
             last["theta"], last["grad"] = theta.copy(), grad
         return loss, grad
 
-    def callback(intermediate_result):
+    def on_iteration(intermediate_result):
         history.append(float(intermediate_result.fun))
         if verbose:
             # The accepted iterate is the last point the line search evaluated.
@@ -113,7 +113,7 @@ def lbfgs(
         np.asarray(theta0, dtype=np.float64),
         method="L-BFGS-B",
         jac=True,
-        callback=callback,
+        callback=on_iteration,
         options={
             "maxiter": max_iter,
             "maxls": 50,
