@@ -12,6 +12,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import validate_data
 
+from ._array_api import to_numpy
 from ._checks import reject_datetime_features
 from ._compat import CallbackSupportMixin, Interval, StrOptions, _fit_context
 from ._config import compute_threads
@@ -477,6 +478,7 @@ class SoftmaxClassifier(
         X : ndarray or CSR matrix
         encoded : EncodedTargets
         """
+        X, y, sample_weight = to_numpy(X), to_numpy(y), to_numpy(sample_weight)
         reject_datetime_features(X)
         soft = is_probability_targets(y)
         X, y = validate_data(

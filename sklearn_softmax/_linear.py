@@ -12,6 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._array_api import from_numpy, namespace_of, to_numpy
 from ._checks import check_coef_shapes, reject_datetime_features
 from ._config import compute_threads
 from ._predict import log_softmax, logits, softmax
@@ -180,8 +181,9 @@ class SoftmaxLinearMixin:
             ``+inf`` the predicted class is the largest of them, not
             necessarily the first.
         """
-        Z = self._logits(X, shift=False)
-        return Z[:, 1].copy() if len(self.classes_) == 2 else Z
+        space = namespace_of(X)
+        Z = self._logits(to_numpy(X), shift=False)
+        return from_numpy(space, Z[:, 1].copy() if len(self.classes_) == 2 else Z)
 
     def predict(self, X):
         """Predict class labels.
@@ -199,12 +201,15 @@ class SoftmaxLinearMixin:
             largest probability in ``predict_proba``, including for samples
             whose logits overflow.
         """
-        Z = self._logits(X)
+        space = namespace_of(X)
+        Z = self._logits(to_numpy(X))
         if len(self.classes_) == 2:
             # Z[:, 0] is 0 except in rows shifted after an overflow, where
             # the comparison of the two keeps the sign of the exact logit.
-            return self.classes_[(Z[:, 1] > Z[:, 0]).astype(np.intp)]
-        return self.classes_[np.argmax(Z, axis=1)]
+            labels = self.classes_[(Z[:, 1] > Z[:, 0]).astype(np.intp)]
+        else:
+            labels = self.classes_[np.argmax(Z, axis=1)]
+        return from_numpy(space, labels)
 
     def predict_proba(self, X):
         """Class probabilities: the softmax of the logits.
@@ -226,7 +231,7 @@ class SoftmaxLinearMixin:
             row whose largest logit is ``+inf`` shares the probability
             equally among the classes with that logit.
         """
-        return self._logits(X, softmax)
+        return from_numpy(namespace_of(X), self._logits(to_numpy(X), softmax))
 
     def predict_log_proba(self, X):
         """Logarithm of the class probabilities, computed as a log-softmax.
@@ -248,4 +253,4 @@ class SoftmaxLinearMixin:
         log_proba : ndarray of shape (n_samples, n_classes)
             Columns follow ``classes_``.
         """
-        return self._logits(X, log_softmax)
+        return from_numpy(namespace_of(X), self._logits(to_numpy(X), log_softmax))

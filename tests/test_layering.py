@@ -25,6 +25,8 @@ LAYERS = {
     "_targets": 6,
     "_solvers": 6,
     "_online": 7,
+    "_array_api": 7,
+    "_fit_callbacks": 8,
     "_linear": 8,
     "_classifier": 9,
     "onnx": 10,
