@@ -419,7 +419,7 @@ class SoftmaxClassifier(
         self.loss_curve_ = record.loss_curve
         self.validation_scores_ = record.validation_scores
         self.t_ = record.state.optimizer.t
-        self._sgd_state = record.state
+        self._sgd_state = record.state.to_dict()
 
     @sgd_only
     @_fit_context(prefer_skip_nested_validation=True)

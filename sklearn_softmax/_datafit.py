@@ -195,6 +195,96 @@ class SoftmaxDataTerm:
             self._workspace,
         )
 
+    def loss_gradient_rows(self, coef, intercept, rows):
+        """:meth:`loss_gradient` of the rows ``rows`` only, without copying them all.
+
+        The loss is bitwise the one a data term of ``X[rows]`` gives: the
+        rows are copied one reduction chunk at a time (dense: one chunk of
+        :func:`~sklearn_softmax._config.n_chunks`; CSR: whole row chunks of
+        :data:`~sklearn_softmax._kernels.ROW_CHUNK`) and the chunk losses are
+        summed as :func:`data_loss_gradient` sums them, so the extra memory is
+        about a 64th of those rows. The dense gradient is bitwise that of
+        ``X[rows]`` too; the CSR gradient adds the rows in order (one row
+        group), which is bitwise that of ``X[rows]`` when its layout has one
+        row group and equal up to rounding otherwise.
+
+        Parameters
+        ----------
+        coef : ndarray, shape (K, d)
+        intercept : ndarray, shape (K,)
+        rows : ndarray of int
+            Rows of the data term, in the order of the subset.
+
+        Returns
+        -------
+        loss : float
+        grad : ndarray of float64, shape (K, d + 1)
+        """
+        rows = np.asarray(rows, dtype=np.int64)
+        n, K, d = rows.shape[0], self.n_classes, self.n_features
+        eps = self.label_smoothing
+
+        def kernel_targets(r):
+            t = self.targets.take(r)
+            return t.ptr, t.cls, t.prob, readonly(self.sample_weight[r]), eps
+
+        grad = np.empty((K, d + 1))
+        if not self.sparse:
+            X = self.X_args[0]
+            chunks = n_chunks(n, K * (d + 1))
+            loss_parts = np.zeros(chunks)
+            G_parts = np.empty((chunks, K, d + 1))
+            W = np.ascontiguousarray(coef, dtype=X.dtype)
+            b = np.ascontiguousarray(intercept, dtype=X.dtype)
+            for c in range(chunks):
+                r = rows[(c * n) // chunks : ((c + 1) * n) // chunks]
+                # One chunk per call: the kernel's own chunk of X[rows].
+                _kernels.fused_dense_serial(
+                    readonly(X[r]),
+                    W,
+                    b,
+                    *kernel_targets(r),
+                    G_parts[c : c + 1],
+                    loss_parts[c : c + 1],
+                )
+            _kernels.sum_partials_serial(G_parts, False, grad)
+            return float(loss_parts.sum()), grad
+        data, indices, indptr = self.X_args
+        step = _kernels.ROW_CHUNK * max(1, -(-n // (64 * _kernels.ROW_CHUNK)))
+        loss_parts = np.zeros(-(-n // _kernels.ROW_CHUNK))
+        # The kernel adds every piece's rows, in order, into one partial.
+        G_parts = np.zeros((1, d + 1, K))
+        WT = np.ascontiguousarray(coef.T, dtype=np.float64)
+        b = np.ascontiguousarray(intercept, dtype=np.float64)
+        parallel = self.parallel and parallel_allowed()
+        kernel = _kernels.fused_csr if parallel else _kernels.fused_csr_serial
+        for s0 in range(0, n, step):
+            r = rows[s0 : s0 + step]
+            starts, counts = indptr[r], indptr[r + 1] - indptr[r]
+            ptr = np.zeros(r.shape[0] + 1, dtype=indptr.dtype)
+            np.cumsum(counts, out=ptr[1:])
+            pos = np.repeat(starts - ptr[:-1], counts) + np.arange(ptr[-1])
+            # One column block: a row's logits add its entries in the same
+            # order whatever the blocks, so the losses do not depend on them.
+            seg = np.stack([ptr[:-1], ptr[1:]])
+            Z = np.empty((r.shape[0], K))
+            first = s0 // _kernels.ROW_CHUNK
+            kernel(
+                readonly(data[pos]),
+                readonly(indices[pos]),
+                seg,
+                0,
+                r.shape[0],
+                WT,
+                b,
+                *kernel_targets(r),
+                Z,
+                G_parts,
+                loss_parts[first : first - (-r.shape[0] // _kernels.ROW_CHUNK)],
+            )
+        _kernels.sum_partials_serial(G_parts, True, grad)
+        return float(loss_parts.sum()), grad
+
     def sgd_epoch(
         self, P, optimizer, order, *, batch_size, weight_mean, l2, l1, fit_intercept
     ):

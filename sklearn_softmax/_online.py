@@ -5,13 +5,14 @@ module stays about validation, fitted attributes and predictions. Nothing
 here writes to the estimator: :func:`fit_sgd` and :func:`partial_fit_step`
 return an :class:`OnlineFit` record, which the estimator turns into its
 fitted attributes. The state of the update rule, :class:`OnlineState`, is
-kept by the estimator as ``_sgd_state``: ``fit`` replaces it,
+kept by the estimator as ``_sgd_state`` in the plain form of
+:meth:`OnlineState.to_dict` (arrays and Python scalars only, which skops
+loads without trusting any type but the estimator's): ``fit`` replaces it,
 ``partial_fit`` continues it.
 """
 
 from __future__ import annotations
 
-import copy
 import functools
 import types
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 
+from ._arrays import readonly
 from ._predict import linear_predictor
 from ._solvers import SGDOptimizer, params_to_theta, sgd, sgd_pass, theta_to_params
 from ._targets import is_probability_targets
@@ -58,6 +60,65 @@ class OnlineState:
     n_seen: int
     weight_seen: float
 
+    def to_dict(self):
+        """Return the state as a dict of arrays and Python scalars (as stored).
+
+        The optimizer keeps only its state: its hyper-parameters are the
+        estimator's parameters. The random state is the tuple of
+        ``RandomState.get_state`` under names.
+
+        Returns
+        -------
+        state : dict
+            Keys ``params``, ``optimizer`` (a dict: ``t``, ``eta``,
+            ``l1_total``, ``buf1``, ``buf2``, ``l1_applied``),
+            ``random_state`` (a dict: ``name``, ``key``, ``pos``,
+            ``has_gauss``, ``cached_gaussian``), ``n_seen``, ``weight_seen``.
+        """
+        name, key, pos, has_gauss, cached = self.random_state.get_state()
+        return {
+            "params": np.array(self.params, dtype=np.float64),
+            "optimizer": self.optimizer.get_state(),
+            "random_state": {
+                "name": str(name),
+                "key": np.array(key, dtype=np.uint32),
+                "pos": int(pos),
+                "has_gauss": int(has_gauss),
+                "cached_gaussian": float(cached),
+            },
+            "n_seen": int(self.n_seen),
+            "weight_seen": float(self.weight_seen),
+        }
+
+    @classmethod
+    def from_dict(cls, state, est):
+        """Rebuild the state of :meth:`to_dict`, with ``est``'s hyper-parameters.
+
+        The learning rate ``eta`` is the saved one (``"adaptive"`` may have
+        divided it); every array is copied, so a pass that fails leaves
+        ``state`` intact.
+        """
+        params = np.array(state["params"], dtype=np.float64)
+        optimizer = _make_optimizer(est, params.shape).set_state(state["optimizer"])
+        rs = state["random_state"]
+        random_state = np.random.RandomState()
+        random_state.set_state(
+            (
+                rs["name"],
+                np.array(rs["key"], dtype=np.uint32),
+                rs["pos"],
+                rs["has_gauss"],
+                rs["cached_gaussian"],
+            )
+        )
+        return cls(
+            params=params,
+            optimizer=optimizer,
+            random_state=random_state,
+            n_seen=int(state["n_seen"]),
+            weight_seen=float(state["weight_seen"]),
+        )
+
 
 class sgd_only:  # noqa: N801 - used as a decorator, like available_if
     """Make a method exist only on estimators with ``solver="sgd"``.
@@ -92,7 +153,8 @@ class OnlineFit:
     theta : ndarray of float64
         Final parameters, packed by the objective.
     state : OnlineState
-        The state the next ``partial_fit`` continues from.
+        The state the next ``partial_fit`` continues from (the estimator
+        stores its :meth:`OnlineState.to_dict`).
     loss_curve : list of float
         Objective after every epoch (``partial_fit``: the mean minibatch
         objective of this call, appended to the previous curve).
@@ -140,8 +202,16 @@ def dominant_class(targets):
     return np.asarray(targets.cls)[order[targets.ptr[1:] - 1]]
 
 
-def _split(est, X, targets, sw, rng):
-    """Stratified training/validation split for early stopping."""
+def _split(est, targets, rng):
+    """Stratified training/validation split for early stopping.
+
+    Returns
+    -------
+    train, val : ndarray of int
+        Sorted row indices.
+    strata : ndarray
+        Dominant class of every row (the validation labels).
+    """
     n = targets.n_samples
     strata = dominant_class(targets)
     try:
@@ -159,16 +229,51 @@ def _split(est, X, targets, sw, rng):
         ) from exc
     train.sort()
     val.sort()
-    return (X[train], targets.take(train), sw[train]), (X[val], strata[val], sw[val])
+    return train, val, strata
 
 
-def _accuracy_scorer(objective, X_val, y_val, sw_val):
-    """Weighted accuracy of the model ``theta`` on the validation rows."""
+class _RowSubset:
+    """Data term of some rows of another data term, without a copy of them.
+
+    What the objective of ``X[rows]`` would see, bitwise: the SGD epochs
+    visit the rows through their ``order`` (mapped to rows of ``X``), and the
+    loss is evaluated chunk by chunk
+    (:meth:`~sklearn_softmax._datafit.SoftmaxDataTerm.loss_gradient_rows`).
+    Copying the training rows for early stopping took as much memory again
+    as ``X``.
+    """
+
+    def __init__(self, data, rows):
+        self.data = data
+        self.rows = readonly(np.asarray(rows, dtype=np.int64))
+        self.n_samples = self.rows.shape[0]
+        self.n_features = data.n_features
+        self.n_classes = data.n_classes
+        self.dtype = data.dtype
+        self.parallel = data.parallel
+        self.sw_sum = float(data.sample_weight[self.rows].sum())
+
+    def loss_gradient(self, coef, intercept):
+        """Weighted data term of the rows and its gradient, unnormalised."""
+        return self.data.loss_gradient_rows(coef, intercept, self.rows)
+
+    def sgd_epoch(self, P, optimizer, order, **kwargs):
+        """One pass of minibatch updates over the rows ``order`` of the subset."""
+        return self.data.sgd_epoch(P, optimizer, self.rows[order], **kwargs)
+
+
+def _accuracy_scorer(objective, X, val, y_val, sw_val):
+    """Weighted accuracy of the model ``theta`` on the rows ``val`` of ``X``."""
+    # Blocks of validation rows, not X[val]: rows are predicted independently,
+    # so the scores are the same, in a 64th of the memory.
+    step = max(1024, -(-val.shape[0] // 64))
 
     def score(theta):
         coef, intercept = objective.unpack(theta)
-        Z = linear_predictor(X_val, coef, intercept)
-        hit = np.argmax(Z, axis=1) == y_val
+        hit = np.empty(val.shape[0], dtype=bool)
+        for s0 in range(0, val.shape[0], step):
+            Z = linear_predictor(X[val[s0 : s0 + step]], coef, intercept)
+            hit[s0 : s0 + step] = np.argmax(Z, axis=1) == y_val[s0 : s0 + step]
         total = float(sw_val.sum())
         # Validation rows that all weigh zero still give a usable score.
         return float(np.dot(sw_val, hit) / total) if total > 0 else float(hit.mean())
@@ -179,8 +284,9 @@ def _accuracy_scorer(objective, X_val, y_val, sw_val):
 def fit_sgd(est, X, targets, sw, theta0, make_objective):
     """Fit by minibatch SGD with the settings of ``est``.
 
-    ``make_objective(X, targets, sw)`` builds the objective of the training
-    rows (without the validation rows under early stopping).
+    ``make_objective(X, targets, sw)`` builds the objective of the data.
+    Under early stopping the solver sees the training rows only, as a
+    :class:`_RowSubset` of that objective's data term (no copy of ``X``).
 
     Returns
     -------
@@ -190,10 +296,15 @@ def fit_sgd(est, X, targets, sw, theta0, make_objective):
     rng = check_random_state(est.random_state)
     scorer = None
     if est.early_stopping:
-        (X, targets, sw), (X_val, y_val, sw_val) = _split(est, X, targets, sw, rng)
+        train, val, strata = _split(est, targets, rng)
     objective = make_objective(X, targets, sw)
     if est.early_stopping:
-        scorer = _accuracy_scorer(objective, X_val, y_val, sw_val)
+        scorer = _accuracy_scorer(objective, X, val, strata[val], sw[val])
+        objective = type(objective).from_parts(
+            _RowSubset(objective.data, train),
+            objective.penalty,
+            objective.fit_intercept,
+        )
     optimizer = _make_optimizer(est, (objective.n_classes, objective.n_features + 1))
     result = sgd(
         objective,
@@ -282,10 +393,10 @@ def partial_fit_step(est, objective, first):
     -------
     record : OnlineFit
     """
-    state = getattr(est, "_sgd_state", None)
-    continuing = state is not None
+    stored = getattr(est, "_sgd_state", None)
+    continuing = stored is not None
     shape = (objective.n_classes, objective.n_features + 1)
-    if state is None or state.params.shape != shape:
+    if stored is None or stored["params"].shape != shape:
         if first:
             params = np.zeros(shape)
         else:
@@ -300,9 +411,10 @@ def partial_fit_step(est, objective, first):
             weight_seen=0.0,
         )
     else:
-        # The record must not share mutable state with the estimator until
-        # the estimator takes it: a failed pass leaves the old state intact.
-        state = copy.deepcopy(state)
+        # A copy: the record must not share mutable state with the estimator
+        # until the estimator takes it, so a failed pass leaves the old state
+        # intact.
+        state = OnlineState.from_dict(stored, est)
     state.n_seen += objective.n_samples
     state.weight_seen += objective.sw_sum
     n = objective.n_samples

@@ -1,4 +1,5 @@
-"""Peak memory of the CSR path: no temporary grows with the stored entries.
+"""Peak memory: no temporary of the CSR path grows with the stored entries, and
+early stopping copies no part of ``X``.
 
 tracemalloc sees every NumPy allocation (NumPy reports them to it), so the
 peak it records between start and stop is the extra memory of the code run in
@@ -7,11 +8,14 @@ seen): their work arrays come from the objective.
 """
 
 import tracemalloc
+import warnings
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
 
+from sklearn_softmax import SoftmaxClassifier
 from sklearn_softmax._arrays import Targets
 from sklearn_softmax._csr_layout import csr_layout
 from sklearn_softmax._objective import SoftmaxObjective
@@ -102,3 +106,41 @@ def test_objective_and_one_evaluation_stay_small_against_the_data(X):
     # coefficients and the gradient.
     # Any copy of X.data, or an int64 copy of X.indices, alone adds 0.66 x.
     assert peak < 0.5 * data_bytes
+
+
+def _sgd_fit(X, y, early_stopping):
+    clf = SoftmaxClassifier(
+        solver="sgd", early_stopping=early_stopping, max_iter=2, random_state=0
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return clf.fit(X, y)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_early_stopping_copies_no_rows_of_X(sparse):
+    rng = np.random.default_rng(2)
+    n, d = 40_000, 100
+    X = rng.standard_normal((n, d))
+    if sparse:
+        X[rng.random((n, d)) < 0.8] = 0.0
+        X = sp.csr_matrix(X)
+        x_bytes = X.data.nbytes + X.indices.nbytes + X.indptr.nbytes
+    else:
+        x_bytes = X.nbytes
+    y = rng.integers(0, 3, n)
+    for early_stopping in (False, True):
+        # Compile for these argument types first (see _compiled).
+        _sgd_fit(X[:2000], y[:2000], early_stopping)
+    plain, _ = _peak(lambda: _sgd_fit(X, y, False))
+    peak, clf = _peak(lambda: _sgd_fit(X, y, True))
+    assert len(clf.validation_scores_) == 2
+    # Measured (32 MB dense X, 9.8 MB CSR X): the early-stopping fit peaks
+    # at 0.135 x (dense) and 0.443 x (CSR) the bytes of X, 0.055 x and
+    # 0.094 x above the same fit without early stopping (index arrays of
+    # the split, the epoch's visiting order, one chunk of training rows and
+    # one block of validation rows at a time). Copying X[train] and X[val]
+    # peaked at 1.10 x and 1.47 x.
+    assert peak < plain + 0.25 * x_bytes
+    if not sparse:
+        assert peak < 0.25 * x_bytes

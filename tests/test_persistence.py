@@ -2,19 +2,40 @@
 
 import io
 import pickle
+import warnings
 
 import joblib
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_softmax import SoftmaxClassifier
 
 #: The type name to pass to ``skops.io.load(..., trusted=[...])``; documented in
-#: docs/soft_targets.rst, so a rename must update the docs.
+#: docs/user_guide/targets.rst, so a rename must update the docs.
 TRUSTED_NAME = "sklearn_softmax._classifier.SoftmaxClassifier"
+
+
+def _sgd_models(X, y_str, Y):
+    # SGD keeps the state partial_fit continues from (_sgd_state).
+    sgd = dict(solver="sgd", random_state=0, max_iter=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fitted = SoftmaxClassifier(**sgd, learning_rate="adam").fit(X, y_str)
+        stopped = SoftmaxClassifier(
+            **sgd, early_stopping=True, l1_ratio=0.5, learning_rate="adaptive"
+        ).fit(sp.csr_matrix(X), y_str)
+    streamed = SoftmaxClassifier(**sgd, label_smoothing=0.1)
+    for start in range(0, 80, 30):
+        streamed.partial_fit(X[start : start + 30], Y[start : start + 30])
+    return {
+        "sgd-adam": (fitted, X),
+        "sgd-early-stopping-l1-csr": (stopped, sp.csr_matrix(X)),
+        "sgd-partial-fit-soft": (streamed, X),
+    }
 
 
 def _fitted_models():
@@ -24,6 +45,7 @@ def _fitted_models():
     y_bin = rng.integers(0, 2, 80) * 5
     Y = rng.dirichlet(np.ones(3), size=80)
     return {
+        **_sgd_models(X, y_str, Y),
         "multiclass-str": (SoftmaxClassifier().fit(X, y_str), X),
         "binary-int": (SoftmaxClassifier(C=0.5).fit(X, y_bin), X),
         "soft-smoothed": (
@@ -153,3 +175,58 @@ def test_skops_round_trip_in_a_pipeline():
     assert sio.get_untrusted_types(data=data) == [TRUSTED_NAME]
     loaded = sio.loads(data, trusted=[TRUSTED_NAME])
     np.testing.assert_array_equal(loaded.predict_proba(X), pipe.predict_proba(X))
+
+
+SGD_MODELS = [key for key in MODELS if key.startswith("sgd")]
+
+
+def _continue(model, X):
+    """Two more partial_fit calls on new rows; the coefficients after them."""
+    X_new = _new_data(X)
+    # Labels the model did not predict on these rows, so that steps are taken.
+    y_new = model.predict(X_new[::-1])
+    model.partial_fit(X_new[:30], y_new[:30])
+    model.partial_fit(X_new[30:], y_new[30:])
+    return model.coef_.copy(), model.intercept_.copy(), model.t_
+
+
+@pytest.mark.parametrize("key", SGD_MODELS)
+def test_sgd_state_is_plain_nested_dicts(key):
+    model, _ = MODELS[key]
+    state = model._sgd_state
+    assert type(state) is dict and type(state["optimizer"]) is dict
+    assert type(state["random_state"]) is dict
+    assert state["random_state"]["key"].dtype == np.uint32
+    assert state["optimizer"]["t"] == model.t_
+
+
+@pytest.mark.parametrize("key", SGD_MODELS)
+@pytest.mark.parametrize("how", ["pickle", "skops"])
+def test_loaded_sgd_model_continues_partial_fit_bitwise(key, how):
+    model, X = MODELS[key]
+    if how == "skops":
+        sio = pytest.importorskip("skops.io")
+        data = sio.dumps(model)
+        # Only the estimator's own type needs trusting, for every solver.
+        assert sio.get_untrusted_types(data=data) == [TRUSTED_NAME]
+        loaded = sio.loads(data, trusted=[TRUSTED_NAME])
+    else:
+        loaded = pickle.loads(pickle.dumps(model))
+    original = pickle.loads(pickle.dumps(model))
+    expected, got = _continue(original, X), _continue(loaded, X)
+    for a, b in zip(expected, got, strict=True):
+        np.testing.assert_array_equal(a, b)
+    # Continuing moved the model: the test would catch a reset state.
+    assert not np.array_equal(expected[0], model.coef_)
+
+
+def test_partial_fit_leaves_the_stored_state_untouched():
+    # partial_fit rebuilds its working state from copies of _sgd_state, so
+    # a loaded (or shared) state dict is never written to.
+    model, X = MODELS["sgd-adam"]
+    model = pickle.loads(pickle.dumps(model))
+    before = pickle.loads(pickle.dumps(model._sgd_state))
+    stored = model._sgd_state
+    _continue(model, X)
+    _assert_same(stored, before, "_sgd_state before partial_fit")
+    assert model._sgd_state is not stored

@@ -108,7 +108,7 @@ def test_updates_follow_the_documented_rule(rule, fit_intercept, k):
             rule=rule,
             state=state,
         )
-    np.testing.assert_allclose(clf._sgd_state.params, P, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(clf._sgd_state["params"], P, rtol=1e-10, atol=1e-12)
     assert clf.t_ == epochs * -(-len(y) // batch_size)
 
 
@@ -133,7 +133,9 @@ def test_full_batch_step_is_a_gradient_step(sparse):
     objective = clf._objective(X, Targets.from_labels(y, 4), sw)
     _, grad = objective.loss_gradient(np.zeros(objective.n_params))
     expected = (-0.1 * grad).reshape(objective.shape)
-    np.testing.assert_allclose(clf._sgd_state.params, expected, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(
+        clf._sgd_state["params"], expected, rtol=1e-12, atol=1e-15
+    )
 
 
 def test_reaches_lbfgs_optimum_on_digits():
@@ -268,7 +270,7 @@ def test_plateau_stops_or_decays(rule, epochs):
         solver="sgd", learning_rate=rule, tol=10.0, max_iter=100, random_state=0
     ).fit(X, y)
     assert clf.n_iter_ == epochs
-    assert clf._sgd_state.optimizer.eta == pytest.approx(
+    assert clf._sgd_state["optimizer"]["eta"] == pytest.approx(
         0.01 / 5**6 if rule == "adaptive" else 0.01
     )
 
@@ -354,7 +356,9 @@ def test_probability_targets_and_label_smoothing_compose():
     assert objective.data.label_smoothing == 0.1
     _, grad = objective.loss_gradient(np.zeros(objective.n_params))
     expected = (-0.2 * grad).reshape(objective.shape)
-    np.testing.assert_allclose(clf._sgd_state.params, expected, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(
+        clf._sgd_state["params"], expected, rtol=1e-12, atol=1e-15
+    )
 
 
 def test_early_stopping_with_probability_targets():
@@ -428,3 +432,89 @@ def test_early_stopping_with_csr_and_float32():
     assert csr.validation_scores_ == dense.validation_scores_
     np.testing.assert_allclose(csr.coef_, dense.coef_, rtol=1e-9, atol=1e-12)
     assert single.coef_.dtype == np.float32 and len(single.validation_scores_) > 1
+
+
+@pytest.mark.parametrize("fmt", ["dense", "float32", "csr"])
+def test_loss_of_a_row_subset_is_that_of_its_copy(fmt):
+    # Early stopping evaluates the training objective on the rows of X
+    # without copying them; chunk by chunk, the loss is bitwise the one of
+    # the copy X[rows] (several dense chunks and CSR row chunks here).
+    from sklearn_softmax._datafit import SoftmaxDataTerm
+
+    rng = np.random.default_rng(0)
+    n, d, k = 3000, 7, 4
+    X = rng.standard_normal((n, d))
+    X[rng.random((n, d)) < 0.5] = 0.0
+    X = {"dense": X, "float32": X.astype(np.float32), "csr": sp.csr_matrix(X)}[fmt]
+    y, sw = rng.integers(0, k, n), rng.uniform(0.1, 2.0, n)
+    targets = Targets.from_labels(y, k)
+    rows = np.sort(rng.permutation(n)[:2700])
+    full = SoftmaxDataTerm(X, targets, sw, label_smoothing=0.1)
+    copy = SoftmaxDataTerm(X[rows], targets.take(rows), sw[rows], label_smoothing=0.1)
+    W, b = rng.standard_normal((k, d)), rng.standard_normal(k)
+    loss, grad = full.loss_gradient_rows(W, b, rows)
+    loss_copy, grad_copy = copy.loss_gradient(W, b)
+    assert loss == loss_copy
+    if fmt == "csr":
+        # The copy's column layout splits the rows into groups.
+        np.testing.assert_allclose(grad, grad_copy, rtol=1e-12, atol=1e-12)
+    else:
+        np.testing.assert_array_equal(grad, grad_copy)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_early_stopping_without_copies_matches_the_copied_split(sparse):
+    # The fit visits the training rows of X by index; it is bitwise the fit
+    # of the objective of the copies X[train] scored on the copy X[val].
+    from sklearn.model_selection import train_test_split
+    from sklearn.utils import check_random_state
+
+    from sklearn_softmax._online import _make_optimizer
+    from sklearn_softmax._predict import linear_predictor
+    from sklearn_softmax._solvers import sgd
+
+    X, y = make_classification(
+        3000, 8, n_informative=5, n_classes=3, flip_y=0.1, random_state=0
+    )
+    sw = np.random.RandomState(1).uniform(0.5, 2.0, len(y))
+    X = sp.csr_matrix(X) if sparse else X
+    params = dict(
+        solver="sgd",
+        early_stopping=True,
+        learning_rate="adam",
+        l1_ratio=0.5,
+        random_state=0,
+        max_iter=6,
+        n_iter_no_change=100,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = SoftmaxClassifier(**params).fit(X, y, sample_weight=sw)
+
+    rng = check_random_state(0)
+    train, val = train_test_split(
+        np.arange(len(y)), test_size=0.1, stratify=y, random_state=rng
+    )
+    train.sort()
+    val.sort()
+    objective = clf._objective(X[train], Targets.from_labels(y[train], 3), sw[train])
+
+    def score(theta):
+        hit = np.argmax(linear_predictor(X[val], *objective.unpack(theta)), axis=1)
+        return float(np.dot(sw[val], hit == y[val]) / sw[val].sum())
+
+    result = sgd(
+        objective,
+        np.zeros(objective.n_params),
+        _make_optimizer(clf, (3, 9)),
+        max_iter=6,
+        n_iter_no_change=100,
+        random_state=rng,
+        validation_score=score,
+    )
+    coef, intercept = objective.unpack(result.theta)
+    np.testing.assert_array_equal(clf._sgd_state["params"][:, :-1], coef)
+    np.testing.assert_array_equal(clf._sgd_state["params"][:, -1], intercept)
+    assert clf.loss_curve_ == list(result.history)
+    assert clf.validation_scores_ == result.extra["validation_scores"]
+    assert clf._sgd_state["weight_seen"] == objective.sw_sum

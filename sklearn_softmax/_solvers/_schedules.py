@@ -99,6 +99,40 @@ class SGDOptimizer:
         self.l1_total = 0.0
         self.l1_applied = np.zeros(shape)
 
+    def get_state(self):
+        """Return the state of the update rule, without the hyper-parameters.
+
+        Returns
+        -------
+        state : dict
+            ``t`` (int), ``eta`` and ``l1_total`` (float), copies of
+            ``buf1``, ``buf2`` and ``l1_applied``: plain types, which any
+            persistence format stores (skops without trusting a type).
+        """
+        return {
+            "t": int(self.t),
+            "eta": float(self.eta),
+            "l1_total": float(self.l1_total),
+            "buf1": np.array(self.buf1, dtype=np.float64),
+            "buf2": np.array(self.buf2, dtype=np.float64),
+            "l1_applied": np.array(self.l1_applied, dtype=np.float64),
+        }
+
+    def set_state(self, state):
+        """Continue from a state of :meth:`get_state` (arrays are copied)."""
+        self.t = int(state["t"])
+        self.eta = float(state["eta"])
+        self.l1_total = float(state["l1_total"])
+        for name in ("buf1", "buf2", "l1_applied"):
+            buf = np.array(state[name], dtype=np.float64)
+            if buf.shape != self.buf1.shape:
+                raise ValueError(
+                    f"optimizer state {name} has shape {buf.shape}, expected "
+                    f"{self.buf1.shape}."
+                )
+            setattr(self, name, buf)
+        return self
+
     @property
     def hyper(self):
         """Float hyper-parameters in the order the epoch kernel takes them."""
