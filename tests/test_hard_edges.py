@@ -56,11 +56,11 @@ def test_diverging_partial_fit_raises_and_keeps_the_state():
     clf = SoftmaxClassifier(solver="sgd", random_state=0)
     clf.partial_fit(X, y, classes=[0, 1, 2])
     before = _state(clf)
-    params = clf._sgd_state.params.copy()
+    params = clf._sgd_state["params"].copy()
     with pytest.raises(ValueError, match="diverged"):
         clf.partial_fit(X * 1e300, y)
     _assert_same_state(before, clf)
-    np.testing.assert_array_equal(clf._sgd_state.params, params)
+    np.testing.assert_array_equal(clf._sgd_state["params"], params)
     assert np.all(np.isfinite(clf.predict_proba(X)))
 
 

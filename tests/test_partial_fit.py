@@ -52,10 +52,10 @@ def test_state_persists_across_calls_and_fit_resets_it():
     X, y = _data()
     clf = _sgd(learning_rate="adam")
     clf.partial_fit(X[:200], y[:200], classes=[0, 1, 2])
-    m_after_first = clf._sgd_state.optimizer.buf1.copy()
+    m_after_first = clf._sgd_state["optimizer"]["buf1"].copy()
     clf.partial_fit(X[200:], y[200:])
     assert clf.n_iter_ == 2 and clf.t_ == 14 and len(clf.loss_curve_) == 2
-    assert not np.array_equal(clf._sgd_state.optimizer.buf1, m_after_first)
+    assert not np.array_equal(clf._sgd_state["optimizer"]["buf1"], m_after_first)
     # A fresh estimator fed the second batch alone takes different steps:
     # the moments (and the step counter in Adam's bias correction) carried over.
     fresh = _sgd(learning_rate="adam").partial_fit(X[200:], y[200:], classes=[0, 1, 2])
