@@ -249,7 +249,7 @@ def bench_case(name, shape, l1_ratio, args):
         "tol_ours": tol,
         "matched": bool(f_ours <= target),
         "epochs_saga": int(np.max(saga.n_iter_)),
-        "iter_ours": int(ours.n_iter_),
+        "iter_ours": int(np.max(ours.n_iter_)),
         "iter_to_match": it_match,
         "objective_saga": f_saga,
         "objective_ours": f_ours,

@@ -218,9 +218,9 @@ def bench_case(name, shape, dtype, args, rates):
         # Per iteration: slowly converging problems take paths that differ by
         # rounding, so fit times partly measure the path.
         "ratio_lr_1blas_per_iter": (t_lr1 / max(1, int(np.max(lr1.n_iter_))))
-        / (t_ours / max(1, int(ours.n_iter_))),
+        / (t_ours / max(1, int(np.max(ours.n_iter_)))),
         "iter_lr": int(np.max(lr.n_iter_)),
-        "iter_ours": int(ours.n_iter_),
+        "iter_ours": int(np.max(ours.n_iter_)),
         "objective_lr": f_lr,
         "objective_ours": f_ours,
         "objective_rel_diff": (f_ours - f_lr) / abs(f_lr),

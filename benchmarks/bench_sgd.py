@@ -104,7 +104,7 @@ def convergence(name, X, y, C, configs):
     coef, intercept = ref._full_coef()
     f_ref = obj.loss(obj.pack(coef, intercept))
     print(
-        f"{name}: C={C}, L-BFGS objective {f_ref:.6f} ({ref.n_iter_} iterations, "
+        f"{name}: C={C}, L-BFGS objective {f_ref:.6f} ({ref.n_iter_[0]} iterations, "
         f"tol=1e-10, {t_ref:.2f} s)"
     )
     for params in configs:
@@ -116,7 +116,7 @@ def convergence(name, X, y, C, configs):
         gaps = [(f - f_ref) / f_ref for f in clf.loss_curve_]
         first = next((i + 1 for i, g in enumerate(gaps) if g < 1e-3), None)
         print(
-            f"  {params}: {clf.n_iter_} epochs, final gap {gaps[-1]:.1e}, "
+            f"  {params}: {clf.n_iter_[0]} epochs, final gap {gaps[-1]:.1e}, "
             f"first epoch < 1e-3: {first}, {time.perf_counter() - t:.2f} s"
         )
 

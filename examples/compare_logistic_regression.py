@@ -94,7 +94,7 @@ for name in ["iris", "wine", "digits", "breast_cancer"]:
                 soft.predict_proba(X) - logi.predict_proba(X)
             ).max(),
             "max |coef diff|": np.abs(soft.coef_ - logi.coef_).max(),
-            "iterations": f"{soft.n_iter_} / {logi.n_iter_[0]}",
+            "iterations": f"{soft.n_iter_[0]} / {logi.n_iter_[0]}",
             "fit time softmax (ms)": 1e3 * t_soft,
             "fit time logistic (ms)": 1e3 * t_logi,
         }

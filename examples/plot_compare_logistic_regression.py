@@ -50,7 +50,7 @@ logi, t_logi = best_fit_time(lambda: LogisticRegression(**params))
 # Both follow the same L-BFGS iterates, so the probabilities and the
 # coefficients agree to rounding error.
 p_soft, p_logi = soft.predict_proba(X_test), logi.predict_proba(X_test)
-print(f"iterations: {soft.n_iter_} vs {logi.n_iter_[0]}")
+print(f"iterations: {soft.n_iter_[0]} vs {logi.n_iter_[0]}")
 print(
     f"held-out accuracy: {soft.score(X_test, y_test):.4f} vs "
     f"{logi.score(X_test, y_test):.4f}"

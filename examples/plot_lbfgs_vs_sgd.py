@@ -82,7 +82,7 @@ for name, params in settings.items():
     fs = np.asarray(clf.loss_curve_)
     ts = elapsed * np.arange(1, len(fs) + 1) / len(fs)
     curves[name] = (ts, fs)
-    print(f"{name}: gap after {clf.n_iter_} epochs {fs[-1] - f_star:.2e}")
+    print(f"{name}: gap after {clf.n_iter_[0]} epochs {fs[-1] - f_star:.2e}")
 print(f"L-BFGS: gap after 48 iterations {lbfgs_f[-1] - f_star:.2e}")
 
 # %%

@@ -47,7 +47,7 @@ for n_jobs in thread_counts:
         best = min(best, time.perf_counter() - start)
     times.append(best)
     coefs.append(clf.coef_)
-    print(f"n_jobs={n_jobs}: {best:.3f} s, {clf.n_iter_} iterations")
+    print(f"n_jobs={n_jobs}: {best:.3f} s, {clf.n_iter_[0]} iterations")
 
 identical = all(np.array_equal(coefs[0], c) for c in coefs[1:])
 print("coefficients bitwise identical for all n_jobs:", identical)

@@ -199,12 +199,14 @@ class SoftmaxClassifier(
         sums to zero over classes.
     intercept_ : ndarray of shape (1,) or (n_classes,)
         Intercepts (zeros when ``fit_intercept=False``).
-    n_iter_ : int
-        Number of solver iterations of the last fit; for ``"sgd"`` epochs,
-        plus one per :meth:`partial_fit` call.
+    n_iter_ : ndarray of shape (1,), dtype int32
+        Number of solver iterations of the last fit, as ``LogisticRegression``
+        reports it; for ``"sgd"`` epochs, plus one per :meth:`partial_fit`
+        call.
     loss_curve_ : list of float
-        ``"sgd"``: the objective (training rows) after every epoch of
-        :meth:`fit`; :meth:`partial_fit` appends its mean minibatch objective.
+        The objective after every iteration (``"lbfgs"``, L1 part included)
+        or epoch (``"sgd"``, on the training rows) of :meth:`fit`;
+        :meth:`partial_fit` appends its mean minibatch objective.
     validation_scores_ : list of float or None
         ``early_stopping``: validation accuracy after every epoch, else None.
     t_ : int
@@ -355,11 +357,11 @@ class SoftmaxClassifier(
         with compute_threads(self.n_jobs):
             if self.solver == "sgd":
                 objective, record = fit_sgd(
-                    self, X, targets, sw, theta0, self._objective
+                    self, X, targets, sw, theta0, self._objective, iterations
                 )
                 theta, n_iter = record.theta, record.n_iter
                 converged, message = record.converged, record.message
-                stopped = False
+                stopped = record.stopped_by_callback
             else:
                 record = None
                 objective = self._objective(X, targets, sw)
@@ -390,8 +392,10 @@ class SoftmaxClassifier(
             )
         self.classes_ = classes
         self._set_coef(*objective.unpack(theta), X.dtype, centre=self.l1_ratio == 0)
-        self.n_iter_ = n_iter
+        self.n_iter_ = np.array([n_iter], dtype=np.int32)
         self._set_online_attributes(record)
+        if record is None:
+            self.loss_curve_ = list(result.history)
         task.end()
         return self
 
@@ -457,15 +461,18 @@ class SoftmaxClassifier(
             X, y, sample_weight, first=first, classes=classes, whole_data=False
         )
         objective = self._objective(X, enc.targets, enc.sample_weight)
+        # One task per call, without subtasks: the pass is one step.
+        task = FitTask(self, X, y, sample_weight, max_subtasks=0)
         with compute_threads(self.n_jobs):
             record = partial_fit_step(self, objective, first)
         self.classes_ = enc.classes
         self._set_coef(
             *objective.unpack(record.theta), X.dtype, centre=self.l1_ratio == 0
         )
-        self.n_iter_ = record.n_iter
+        self.n_iter_ = np.array([record.n_iter], dtype=np.int32)
         self._set_online_attributes(record)
         self.validation_scores_ = None
+        task.end()
         return self
 
     def _validate_training_data(

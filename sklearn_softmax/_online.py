@@ -166,6 +166,8 @@ class OnlineFit:
         Whether the stopping rule was met.
     message : str
         Why the solver stopped.
+    stopped_by_callback : bool
+        Whether a fit callback asked the solver to stop.
     """
 
     theta: np.ndarray
@@ -175,6 +177,7 @@ class OnlineFit:
     n_iter: int
     converged: bool = True
     message: str = ""
+    stopped_by_callback: bool = False
 
 
 def _make_optimizer(est, shape):
@@ -281,7 +284,7 @@ def _accuracy_scorer(objective, X, val, y_val, sw_val):
     return score
 
 
-def fit_sgd(est, X, targets, sw, theta0, make_objective):
+def fit_sgd(est, X, targets, sw, theta0, make_objective, callback=None):
     """Fit by minibatch SGD with the settings of ``est``.
 
     ``make_objective(X, targets, sw)`` builds the objective of the data.
@@ -318,6 +321,7 @@ def fit_sgd(est, X, targets, sw, theta0, make_objective):
         random_state=rng,
         validation_score=scorer,
         verbose=est.verbose,
+        callback=callback,
     )
     state = OnlineState(
         params=theta_to_params(objective, result.theta),
@@ -336,6 +340,7 @@ def fit_sgd(est, X, targets, sw, theta0, make_objective):
         n_iter=result.n_iter,
         converged=result.converged,
         message=result.message,
+        stopped_by_callback=result.extra.get("stopped_by_callback", False),
     )
     return objective, record
 
@@ -435,7 +440,7 @@ def partial_fit_step(est, objective, first):
             "SGD diverged in partial_fit: the coefficients are no longer finite "
             "after this batch. Lower eta0, or scale the features."
         )
-    n_iter = est.n_iter_ + 1 if continuing else 1
+    n_iter = int(np.asarray(est.n_iter_).ravel()[0]) + 1 if continuing else 1
     if est.verbose:
         print(
             f"SGD partial_fit call {n_iter:4d}  mean minibatch objective "

@@ -176,3 +176,23 @@ def test_warning_text_matches_logistic_regression_filters():
     assert not [w for w in caught if issubclass(w.category, ConvergenceWarning)]
     with pytest.warns(ConvergenceWarning, match=r"after 2 iteration\(s\) \(STOP"):
         SoftmaxClassifier(max_iter=2).fit(X, y)
+
+
+def test_each_partial_fit_call_is_a_task():
+    X, y = _data()
+    rec = Recorder()
+    clf = SoftmaxClassifier(solver="sgd", random_state=0).set_callbacks(rec)
+    for chunk in np.array_split(np.arange(len(y)), 3):
+        clf.partial_fit(X[chunk], y[chunk], classes=[0, 1, 2])
+    assert rec.begun == rec.ended == ["fit"] * 3
+    assert rec.setups == rec.teardowns == 3
+
+
+@pytest.mark.parametrize("l1_ratio", [0.0, 1.0])
+def test_loss_curve_of_lbfgs_is_the_objective_per_iteration(l1_ratio):
+    X, y = _data()
+    clf = SoftmaxClassifier(l1_ratio=l1_ratio, max_iter=300).fit(X, y)
+    curve = np.asarray(clf.loss_curve_)
+    assert len(curve) == clf.n_iter_[0]
+    assert np.all(np.diff(curve) <= 0)
+    assert clf.n_iter_.shape == (1,) and clf.n_iter_.dtype == np.int32

@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ._result import SolverResult
+from ._result import MSG_CALLBACK, SolverResult
 from ._schedules import SCHEDULES
 
 __all__ = ["sgd", "sgd_pass", "theta_to_params", "params_to_theta"]
@@ -99,6 +99,7 @@ def sgd(
     random_state=None,
     validation_score=None,
     verbose=0,
+    callback=None,
 ):
     """Minimise ``objective`` by minibatch SGD, one epoch per iteration.
 
@@ -134,6 +135,8 @@ def sgd(
         and the parameters of the best epoch are returned.
     verbose : int, default=0
         When positive, print one line per epoch.
+    callback : callable, optional
+        ``callback(epoch, theta) -> bool`` after every epoch; True stops.
 
     Returns
     -------
@@ -153,6 +156,7 @@ def sgd(
     history, scores = [], []
     best, best_epoch, best_theta, stall = -np.inf, 0, None, 0
     converged, message = False, f"reached max_iter={max_iter} epochs"
+    stopped = False
     for epoch in range(1, max_iter + 1):
         order = random_state.permutation(n) if shuffle else np.arange(n)
         sgd_pass(
@@ -196,6 +200,9 @@ def sgd(
                 f"learning rate {rate:.3e}  updates {optimizer.t}{note}",
                 flush=True,
             )
+        if callback is not None and callback(epoch, theta):
+            converged, message, stopped = False, MSG_CALLBACK, True
+            break
         if stop:
             converged = True
             what = "validation score" if validation_score is not None else "objective"
@@ -225,5 +232,9 @@ def sgd(
         converged=converged,
         message=message,
         history=tuple(history),
-        extra={"validation_scores": scores, "best_epoch": best_epoch},
+        extra={
+            "validation_scores": scores,
+            "best_epoch": best_epoch,
+            "stopped_by_callback": stopped,
+        },
     )
