@@ -93,6 +93,7 @@ def test_docs_build(tmp_path):
         "user_guide/weights",
         "user_guide/threads",
         "user_guide/targets",
+        "user_guide/monitoring",
         "generated/sklearn_softmax.SoftmaxClassifier",
         "auto_examples/index",
         "auto_examples/compare_logistic_regression",
