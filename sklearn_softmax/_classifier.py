@@ -1,66 +1,31 @@
-"""The scikit-learn estimator: validation, fitted attributes and predictions."""
+"""The scikit-learn estimator: parameters, fit and partial_fit."""
 
 from __future__ import annotations
 
-import functools
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import validate_data
 
-from ._array_api import to_numpy
-from ._checks import reject_datetime_features
 from ._compat import CallbackSupportMixin, Interval, StrOptions, _fit_context
 from ._config import compute_threads
 from ._fit_callbacks import FitTask
-from ._linear import SoftmaxLinearMixin, sklearn_convention
-from ._objective import SoftmaxObjective
+from ._linear import SoftmaxLinearMixin
 from ._online import fit_sgd, partial_fit_classes, partial_fit_step, sgd_only
 from ._solvers import SCHEDULES, lbfgs, owlqn
-from ._targets import encode_targets, is_probability_targets
+from ._training import TrainingMixin, transactional
 
 __all__ = ["SoftmaxClassifier"]
 
-# What scikit-learn's callback machinery keeps on the estimator during a fit.
-_CALLBACK_STATE = ("_callback_fit_ctx", "_skl_callbacks_to_teardown")
-
-# Attributes only a stochastic fit sets; a fit by another solver removes them.
-_ONLINE_ATTRIBUTES = ("_sgd_state", "loss_curve_", "validation_scores_", "t_")
-
-
-def _transactional(method):
-    """Run a fitting method so that a failure leaves the estimator as it was.
-
-    Validation writes ``n_features_in_`` (and feature names) before the fit
-    can fail; without the restore a failed refit would leave those of the new
-    data beside the old coefficients.
-    """
-
-    @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
-        before = dict(self.__dict__)
-        try:
-            return method(self, *args, **kwargs)
-        except BaseException:
-            # The callback bookkeeping of this call stays: scikit-learn's
-            # fit wrapper tears the callbacks down from it afterwards.
-            running = {
-                k: self.__dict__[k] for k in _CALLBACK_STATE if k in self.__dict__
-            }
-            self.__dict__.clear()
-            self.__dict__.update(before)
-            self.__dict__.update(running)
-            raise
-
-    return wrapper
-
 
 class SoftmaxClassifier(
-    CallbackSupportMixin, SoftmaxLinearMixin, ClassifierMixin, BaseEstimator
+    CallbackSupportMixin,
+    TrainingMixin,
+    SoftmaxLinearMixin,
+    ClassifierMixin,
+    BaseEstimator,
 ):
     r"""Multinomial logistic regression (softmax regression).
 
@@ -321,7 +286,7 @@ class SoftmaxClassifier(
         return tags
 
     @_fit_context(prefer_skip_nested_validation=True)
-    @_transactional
+    @transactional
     def fit(self, X, y, sample_weight=None):
         """Fit the model to ``X`` and ``y``.
 
@@ -399,35 +364,9 @@ class SoftmaxClassifier(
         task.end()
         return self
 
-    def _attributes_of(self, X, classes):
-        """``theta -> fitted attributes`` of the model ``theta`` (for callbacks)."""
-        n_classes, d = len(classes), X.shape[1]
-        width = d + int(self.fit_intercept)
-
-        def attributes(theta):
-            Theta = np.asarray(theta).reshape(n_classes, width)
-            intercept = Theta[:, d] if self.fit_intercept else np.zeros(n_classes)
-            coef_, intercept_ = sklearn_convention(
-                Theta[:, :d], intercept, X.dtype, centre=self.l1_ratio == 0
-            )
-            return {"coef_": coef_, "intercept_": intercept_, "classes_": classes}
-
-        return attributes
-
-    def _set_online_attributes(self, record):
-        """Store (or, without a stochastic record, remove) the SGD state."""
-        if record is None:
-            for name in _ONLINE_ATTRIBUTES:
-                self.__dict__.pop(name, None)
-            return
-        self.loss_curve_ = record.loss_curve
-        self.validation_scores_ = record.validation_scores
-        self.t_ = record.state.optimizer.t
-        self._sgd_state = record.state.to_dict()
-
     @sgd_only
     @_fit_context(prefer_skip_nested_validation=True)
-    @_transactional
+    @transactional
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One pass of minibatch SGD over ``X, y``, continuing the last state.
 
@@ -474,66 +413,3 @@ class SoftmaxClassifier(
         self.validation_scores_ = None
         task.end()
         return self
-
-    def _validate_training_data(
-        self, X, y, sample_weight, *, first, classes, whole_data
-    ):
-        """Validate ``X``, ``y`` and weights of ``fit`` or ``partial_fit``.
-
-        Returns
-        -------
-        X : ndarray or CSR matrix
-        encoded : EncodedTargets
-        """
-        X, y, sample_weight = to_numpy(X), to_numpy(y), to_numpy(sample_weight)
-        reject_datetime_features(X)
-        soft = is_probability_targets(y)
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse="csr",
-            dtype=[np.float64, np.float32],
-            order="C",
-            reset=first,
-            multi_output=soft,
-        )
-        if not soft:
-            check_classification_targets(y)
-        encoded = encode_targets(
-            y,
-            sample_weight,
-            classes=classes,
-            class_weight=self.class_weight,
-            whole_data=whole_data,
-        )
-        return X, encoded
-
-    def _objective(self, X, targets, sw):
-        """Build the objective this estimator's parameters define on the data."""
-        return SoftmaxObjective(
-            X,
-            targets,
-            sw,
-            C=self.C,
-            fit_intercept=self.fit_intercept,
-            label_smoothing=self.label_smoothing,
-            l1_ratio=self.l1_ratio,
-        )
-
-    def _initial_theta(self, X, classes):
-        """Zeros, or the previous solution under ``warm_start``."""
-        n_classes, d = len(classes), X.shape[1]
-        shape = (n_classes, d + int(self.fit_intercept))
-        theta = np.zeros(shape)
-        if (
-            self.warm_start
-            and hasattr(self, "coef_")
-            and np.array_equal(getattr(self, "classes_", None), classes)
-            and self.coef_.shape[1] == d
-        ):
-            coef, intercept = self._full_coef()
-            theta[:, :d] = coef
-            if self.fit_intercept:
-                theta[:, -1] = intercept
-        return theta.ravel()

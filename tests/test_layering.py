@@ -28,14 +28,15 @@ LAYERS = {
     "_array_api": 7,
     "_fit_callbacks": 8,
     "_linear": 8,
-    "_classifier": 9,
-    "onnx": 10,
-    "_onnx": 10,
-    "_cli_csv": 10,
-    "_cli_plot": 10,
-    "_cli": 11,
-    "__main__": 12,
-    "__init__": 12,
+    "_training": 9,
+    "_classifier": 10,
+    "onnx": 11,
+    "_onnx": 11,
+    "_cli_csv": 11,
+    "_cli_plot": 11,
+    "_cli": 12,
+    "__main__": 13,
+    "__init__": 13,
 }
 NUMBA_ALLOWED = {"_config", "_kernels"}
 THIRD_PARTY_IN_KERNELS = {"numpy", "numba"}
