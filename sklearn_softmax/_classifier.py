@@ -17,6 +17,7 @@ from ._config import compute_threads
 from ._linear import SoftmaxLinearMixin
 from ._objective import SoftmaxObjective
 from ._online import fit_sgd, partial_fit_classes, partial_fit_step, sgd_only
+from ._scoring import score as _score
 from ._solvers import SCHEDULES, lbfgs, owlqn
 from ._targets import encode_targets, is_probability_targets
 
@@ -303,6 +304,9 @@ class SoftmaxClassifier(SoftmaxLinearMixin, ClassifierMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+    # Accuracy for labels and probability targets (documented in _scoring).
+    score = _score
 
     @_fit_context(prefer_skip_nested_validation=True)
     @_transactional

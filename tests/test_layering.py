@@ -26,6 +26,7 @@ LAYERS = {
     "_solvers": 6,
     "_online": 7,
     "_linear": 8,
+    "_scoring": 8,
     "_classifier": 9,
     "onnx": 10,
     "_onnx": 10,
