@@ -14,6 +14,7 @@ from ._config import compute_threads
 from ._fit_callbacks import FitTask
 from ._linear import SoftmaxLinearMixin
 from ._online import fit_sgd, partial_fit_classes, partial_fit_step, sgd_only
+from ._scoring import score as _score
 from ._solvers import SCHEDULES, lbfgs, owlqn
 from ._training import TrainingMixin, transactional
 
@@ -284,6 +285,9 @@ class SoftmaxClassifier(
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+    # Accuracy for labels and probability targets (documented in _scoring).
+    score = _score
 
     @_fit_context(prefer_skip_nested_validation=True)
     @transactional

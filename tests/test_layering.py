@@ -28,6 +28,7 @@ LAYERS = {
     "_array_api": 7,
     "_fit_callbacks": 8,
     "_linear": 8,
+    "_scoring": 8,
     "_training": 9,
     "_classifier": 10,
     "onnx": 11,
