@@ -5,8 +5,12 @@ the same :class:`~sklearn.preprocessing.StandardScaler` (standardised features
 let L-BFGS converge in a few dozen iterations), on a dataset shipped with
 scikit-learn or on a CSV file, and the command prints one table: fit time,
 iterations, accuracies, log-loss, the largest probability and coefficient
-differences and the speed ratio. ``--plot FILE.png`` saves the same comparison
-as a figure (matplotlib is imported only then).
+differences and two speed ratios. LogisticRegression is timed twice, with
+BLAS's default threads and under one BLAS thread (threadpoolctl), because its
+time with several BLAS threads depends on how busy the other cores are; the
+three programs are fitted ``--repeats`` times, interleaved, and the report
+gives median times. ``--plot FILE.png`` saves the same comparison as a figure
+(matplotlib is imported only then).
 
 Errors in the user's input (an out-of-range option, a missing, binary or
 non-UTF-8 file, a missing target column, a non-numeric feature, too few rows)
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import statistics
 import sys
 import time
 import warnings
@@ -68,8 +73,23 @@ class ComparisonResult:
     max_coef_diff : float
         Largest difference of ``coef_`` and ``intercept_`` (standardised
         feature space).
+    repeats : int
+        Number of timed fits of each program.
+    softmax_threads : int
+        numba threads of SoftmaxClassifier's fits (from ``n_jobs``).
+    blas_threads : int
+        BLAS threads LogisticRegression uses by default (threadpoolctl's
+        count; 1 when no BLAS library reports one).
+    logistic_one_thread_time : float
+        Median fit time of LogisticRegression under one BLAS thread.
     speed_ratio : float
-        LogisticRegression fit time divided by SoftmaxClassifier fit time.
+        Median LogisticRegression fit time with the default BLAS threads
+        divided by the median SoftmaxClassifier fit time.
+    speed_ratio_one_thread : float
+        The same ratio with LogisticRegression under one BLAS thread.
+    fit_times : dict of str to list of float
+        Every timed fit, in order, for ``"softmax"``, ``"logistic"`` and
+        ``"logistic_one_thread"``.
     softmax_proba, logistic_proba : ndarray
         Held-out probabilities (for the figure).
     softmax_coef, logistic_coef : ndarray
@@ -85,7 +105,13 @@ class ComparisonResult:
     logistic: FitReport
     max_proba_diff: float
     max_coef_diff: float
+    repeats: int
+    softmax_threads: int
+    blas_threads: int
+    logistic_one_thread_time: float
     speed_ratio: float
+    speed_ratio_one_thread: float
+    fit_times: dict = field(repr=False)
     softmax_proba: np.ndarray = field(repr=False)
     logistic_proba: np.ndarray = field(repr=False)
     softmax_coef: np.ndarray = field(repr=False)
@@ -154,7 +180,8 @@ def build_parser():
             "Fit SoftmaxClassifier and scikit-learn's LogisticRegression with the "
             "same C, tol and max_iter (after StandardScaler) and print fit time, "
             "iterations, accuracy, log-loss, the largest probability and "
-            "coefficient differences and the speed ratio."
+            "coefficient differences and the speed ratios (median fit times; "
+            "LogisticRegression with its default BLAS threads and with one)."
         ),
     )
     source = parser.add_mutually_exclusive_group()
@@ -205,10 +232,15 @@ def build_parser():
         "--random-state", type=_random_state, default=0, help="split seed (0)"
     )
     parser.add_argument(
+        "--repeats",
         "--repeat",
+        dest="repeats",
         type=_positive_int,
         default=3,
-        help="time each fit this many times and report the fastest (default 3)",
+        help=(
+            "fit each of the three timed programs this many times, interleaved, "
+            "and report the median times (default 3)"
+        ),
     )
     parser.add_argument("--plot", metavar="FILE.png", help="save a comparison figure")
     return parser
@@ -233,20 +265,50 @@ def load_data(args):
     return X.astype(np.float64), y, name
 
 
-def _timed_fit(make, X, y, repeat):
-    """Fit ``make()`` ``repeat`` times; return the last fit, best time, warnings."""
+def _blas_threads():
+    """Return the number of threads BLAS uses by default (1 if none reports)."""
+    from threadpoolctl import threadpool_info
+
+    counts = [
+        info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"
+    ]
+    return max(counts, default=1)
+
+
+def _timed_fits(programs, X, y, repeats):
+    """Fit every program ``repeats`` times, interleaved.
+
+    ``programs`` maps a key to ``(make, context)``: ``make()`` builds an
+    unfitted model and ``context()`` a context manager to fit it in. Rounds
+    alternate the programs (one fit of each per round), so that a change of
+    machine load affects all of them alike rather than only the program that
+    happened to be running.
+
+    Returns ``{key: (last fitted model, list of fit times, converged)}``.
+    """
     from sklearn.exceptions import ConvergenceWarning
 
-    best = math.inf
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        for _ in range(repeat):
-            model = make()
-            start = time.perf_counter()
-            model.fit(X, y)
-            best = min(best, time.perf_counter() - start)
-    converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
-    return model, best, converged
+    times = {key: [] for key in programs}
+    models, caught = {}, {}
+    for _ in range(repeats):
+        for key, (make, context) in programs.items():
+            with warnings.catch_warnings(record=True) as found:
+                warnings.simplefilter("always")
+                model = make()
+                with context():
+                    start = time.perf_counter()
+                    model.fit(X, y)
+                    times[key].append(time.perf_counter() - start)
+            models[key] = model
+            caught.setdefault(key, []).extend(found)
+    return {
+        key: (
+            models[key],
+            times[key],
+            not any(issubclass(w.category, ConvergenceWarning) for w in caught[key]),
+        )
+        for key in programs
+    }
 
 
 def run_comparison(
@@ -261,9 +323,14 @@ def run_comparison(
     max_iter=1000,
     test_size=0.25,
     random_state=0,
-    repeat=3,
+    repeats=3,
 ):
     """Fit both estimators on a stratified split and compare them.
+
+    SoftmaxClassifier, LogisticRegression with the default BLAS threads and
+    LogisticRegression under ``threadpool_limits(1, user_api="blas")`` are
+    each fitted ``repeats`` times, interleaved, and compared by their median
+    fit times.
 
     Parameters
     ----------
@@ -283,8 +350,9 @@ def run_comparison(
         Held-out fraction.
     random_state : int, default=0
         Seed of the split (and of stochastic solvers).
-    repeat : int, default=3
-        Number of timed fits per estimator; the fastest is reported.
+    repeats : int, default=3
+        Number of timed fits of each of the three programs; the medians are
+        reported.
 
     Returns
     -------
@@ -342,16 +410,38 @@ def run_comparison(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         make_softmax().set_params(softmaxclassifier__max_iter=1).fit(X_train, y_train)
+    from contextlib import nullcontext
+
+    from threadpoolctl import threadpool_limits
+
+    def one_blas_thread():
+        return threadpool_limits(limits=1, user_api="blas")
+
+    from ._config import resolve_n_threads
+
+    softmax_threads = resolve_n_threads(n_jobs)
+    blas_threads = _blas_threads()
+    fits = _timed_fits(
+        {
+            "softmax": (make_softmax, nullcontext),
+            "logistic": (make_logistic, nullcontext),
+            "logistic_one_thread": (make_logistic, one_blas_thread),
+        },
+        X_train,
+        y_train,
+        repeats,
+    )
+    medians = {key: statistics.median(fit[1]) for key, fit in fits.items()}
     reports, models = {}, {}
-    for key, make, name in (
-        ("softmax", make_softmax, "SoftmaxClassifier"),
-        ("logistic", make_logistic, "LogisticRegression"),
+    for key, name in (
+        ("softmax", "SoftmaxClassifier"),
+        ("logistic", "LogisticRegression"),
     ):
-        model, seconds, converged = _timed_fit(make, X_train, y_train, repeat)
+        model, _, converged = fits[key]
         proba = model.predict_proba(X_test)
         reports[key] = FitReport(
             name=name,
-            fit_time=seconds,
+            fit_time=medians[key],
             n_iter=int(np.max(model[-1].n_iter_)),
             converged=converged,
             train_accuracy=accuracy_score(y_train, model.predict(X_train)),
@@ -375,7 +465,13 @@ def run_comparison(
         logistic=reports["logistic"],
         max_proba_diff=float(np.max(np.abs(p_soft - p_logi))),
         max_coef_diff=coef_diff,
-        speed_ratio=reports["logistic"].fit_time / reports["softmax"].fit_time,
+        repeats=repeats,
+        softmax_threads=softmax_threads,
+        blas_threads=blas_threads,
+        logistic_one_thread_time=medians["logistic_one_thread"],
+        speed_ratio=medians["logistic"] / medians["softmax"],
+        speed_ratio_one_thread=medians["logistic_one_thread"] / medians["softmax"],
+        fit_times={key: fit[1] for key, fit in fits.items()},
         softmax_proba=p_soft,
         logistic_proba=p_logi,
         softmax_coef=soft.coef_,
@@ -395,12 +491,14 @@ def format_table(result):
     text : str
     """
     s, lg = result.softmax, result.logistic
+    threads = f"its default {_threads(result.blas_threads, 'BLAS')}"
+    soft_threads = _threads(result.softmax_threads, "numba")
     head = (
         f"dataset {result.dataset}: {result.n_train} train / {result.n_test} "
         f"held-out samples, {result.n_features} features, {result.n_classes} classes"
     )
     rows = [
-        ("fit time (s)", f"{s.fit_time:.4f}", f"{lg.fit_time:.4f}"),
+        ("median fit time (s)", f"{s.fit_time:.4f}", f"{lg.fit_time:.4f}"),
         ("iterations", str(s.n_iter), str(lg.n_iter)),
         ("converged", _yes(s.converged), _yes(lg.converged)),
         ("train accuracy", f"{s.train_accuracy:.4f}", f"{lg.train_accuracy:.4f}"),
@@ -416,10 +514,21 @@ def format_table(result):
         "",
         f"max |predict_proba diff|: {result.max_proba_diff:.3e}",
         f"max coef diff:            {result.max_coef_diff:.3e}",
-        f"speed ratio:              {result.speed_ratio:.2f}x "
-        "(LogisticRegression time / SoftmaxClassifier time)",
+        "",
+        f"fit times: medians of {result.repeats} interleaved fits of each program; "
+        f"SoftmaxClassifier with {soft_threads}",
+        "LogisticRegression with 1 BLAS thread, median fit time (s): "
+        f"{result.logistic_one_thread_time:.4f}",
+        f"speed ratio, default BLAS threads: {result.speed_ratio:.2f}x "
+        f"(LogisticRegression with {threads} / SoftmaxClassifier)",
+        f"speed ratio, 1 BLAS thread:        {result.speed_ratio_one_thread:.2f}x "
+        "(LogisticRegression with 1 BLAS thread / SoftmaxClassifier)",
     ]
     return "\n".join(lines)
+
+
+def _threads(n, kind):
+    return f"{n} {kind} thread{'s' if n != 1 else ''}"
 
 
 def _yes(flag):
@@ -461,7 +570,7 @@ def main(argv=None):
             max_iter=args.max_iter,
             test_size=args.test_size,
             random_state=args.random_state,
-            repeat=args.repeat,
+            repeats=args.repeats,
         )
         print(format_table(result), flush=True)
         if plot is not None:

@@ -35,7 +35,7 @@ def _run(capsys, *argv):
 
 
 def test_digits_default(capsys):
-    status, out, err = _run(capsys, "--repeat", "1")
+    status, out, err = _run(capsys, "--repeats", "1")
     assert status == 0, err
     assert "dataset digits" in out
     train, test = _value(out, "train accuracy"), _value(out, "held-out accuracy")
@@ -46,11 +46,95 @@ def test_digits_default(capsys):
     assert soft_iter == logi_iter
     loss_soft, loss_logi = _value(out, "held-out log-loss")
     assert loss_soft == pytest.approx(loss_logi, rel=1e-6)
-    times = _value(out, "fit time (s)")
-    ratio = _value(out, "speed ratio")[0]
-    assert all(t > 0 for t in times)
+    times = _value(out, "median fit time (s)")
+    one_thread = _value(out, "LogisticRegression with 1 BLAS thread, median fit time")
+    ratio = _value(out, "speed ratio, default BLAS threads:")[0]
+    ratio_one = _value(out, "speed ratio, 1 BLAS thread:")[0]
+    assert "fit times: medians of 1 interleaved fits of each program" in out
+    # Both ratios are labelled with what they divide.
+    assert "x (LogisticRegression with its default " in out
+    assert "x (LogisticRegression with 1 BLAS thread / SoftmaxClassifier)" in out
+    assert len(times) == 2 and len(one_thread) == 1
+    assert all(np.isfinite(t) and t > 0 for t in [*times, *one_thread])
+    assert np.isfinite(ratio) and np.isfinite(ratio_one)
     assert ratio == pytest.approx(times[1] / times[0], rel=0.05, abs=0.02)
+    assert ratio_one == pytest.approx(one_thread[0] / times[0], rel=0.05, abs=0.02)
     assert "converged" in out and " no" not in _line(out, "converged")
+
+
+def test_repeats_interleaved_medians():
+    """Every program is fitted ``repeats`` times; the report shows medians."""
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    result = cli.run_comparison(X, y, dataset="iris", n_jobs=1, repeats=3)
+    assert set(result.fit_times) == {"softmax", "logistic", "logistic_one_thread"}
+    for times in result.fit_times.values():
+        assert len(times) == 3
+        assert all(np.isfinite(t) and t > 0 for t in times)
+    medians = {k: float(np.median(v)) for k, v in result.fit_times.items()}
+    assert result.repeats == 3
+    assert result.blas_threads >= 1
+    assert result.softmax.fit_time == medians["softmax"]
+    assert result.logistic.fit_time == medians["logistic"]
+    assert result.logistic_one_thread_time == medians["logistic_one_thread"]
+    assert result.speed_ratio == pytest.approx(medians["logistic"] / medians["softmax"])
+    assert result.speed_ratio_one_thread == pytest.approx(
+        medians["logistic_one_thread"] / medians["softmax"]
+    )
+    text = cli.format_table(result)
+    assert "fit times: medians of 3 interleaved fits of each program; " in text
+    assert "SoftmaxClassifier with 1 numba thread" in text
+    assert result.softmax_threads == 1
+    assert f"its default {result.blas_threads} BLAS thread" in text
+
+
+def test_one_blas_thread_fit(monkeypatch):
+    """The one-thread fits of LogisticRegression run under threadpool_limits."""
+    from threadpoolctl import threadpool_info
+
+    seen = []
+    real = cli._timed_fits
+
+    def spy(programs, X, y, repeats):
+        wrapped = {}
+        for key, (make, context) in programs.items():
+
+            def make_spy(make=make, key=key):
+                model = make()
+                fit = model.fit
+
+                def fit_spy(*args, **kwargs):
+                    blas = [
+                        i["num_threads"]
+                        for i in threadpool_info()
+                        if i["user_api"] == "blas"
+                    ]
+                    seen.append((key, max(blas, default=1)))
+                    return fit(*args, **kwargs)
+
+                model.fit = fit_spy
+                return model
+
+            wrapped[key] = (make_spy, context)
+        return real(wrapped, X, y, repeats)
+
+    monkeypatch.setattr(cli, "_timed_fits", spy)
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    result = cli.run_comparison(X, y, n_jobs=1, repeats=2)
+    # Interleaved: one fit of each program per round.
+    keys = [key for key, _ in seen]
+    assert keys == ["softmax", "logistic", "logistic_one_thread"] * 2
+    assert {n for key, n in seen if key == "logistic_one_thread"} == {1}
+    assert {n for key, n in seen if key == "logistic"} == {result.blas_threads}
+
+
+def test_repeat_is_an_alias_of_repeats():
+    assert build_parser().parse_args(["--repeat", "2"]).repeats == 2
+    assert build_parser().parse_args(["--repeats", "4"]).repeats == 4
+    assert build_parser().parse_args([]).repeats == 3
 
 
 def _line(text, label):
@@ -276,6 +360,7 @@ _BAD_INPUTS = {
     ),
     "max-iter zero": ({}, ["--max-iter", "0"], "argument --max-iter: must be at least"),
     "repeat fraction": ({}, ["--repeat", "2.5"], "'2.5' is not an integer"),
+    "repeats zero": ({}, ["--repeats", "0"], "argument --repeats/--repeat: must be"),
     "test-size above 1": (
         {},
         ["--test-size", "1.5"],
