@@ -35,6 +35,7 @@ LAYERS = {
     "_onnx": 11,
     "_cli_csv": 11,
     "_cli_plot": 11,
+    "_cli_report": 11,
     "_cli": 12,
     "__main__": 13,
     "__init__": 13,

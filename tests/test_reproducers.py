@@ -278,7 +278,7 @@ def test_h_max_iter_zero_is_zero_iterations(shape, l1_ratio):
             warnings.simplefilter("ignore", ConvergenceWarning)
             clf = SoftmaxClassifier(max_iter=0, l1_ratio={l1_ratio!r}).fit(X, y)
         print(json.dumps({{
-            "n_iter_": int(clf.n_iter_),
+            "n_iter_": int(clf.n_iter_[0]),
             "finite": bool(np.all(np.isfinite(clf.coef_))),
         }}))
         """

@@ -330,8 +330,10 @@ def test_lbfgs_fit_clears_sgd_attributes():
     X, y = make_classification(100, 4, random_state=0)
     clf = SoftmaxClassifier(solver="sgd", random_state=0).fit(X, y)
     clf.set_params(solver="lbfgs").fit(X, y)
-    for name in ("loss_curve_", "validation_scores_", "t_", "_sgd_state"):
+    for name in ("validation_scores_", "t_", "_sgd_state"):
         assert not hasattr(clf, name)
+    # loss_curve_ is now the lbfgs fit's: one objective per iteration.
+    assert len(clf.loss_curve_) == clf.n_iter_[0]
 
 
 def test_probability_targets_and_label_smoothing_compose():
