@@ -27,6 +27,9 @@ LAYERS = {
     "_online": 7,
     "_linear": 8,
     "_classifier": 9,
+    # SoftmaxClassifierCV: the fold paths, then the estimator.
+    "_cv_path": 10,
+    "_cv": 11,
     "onnx": 10,
     "_onnx": 10,
     "_cli_csv": 10,
