@@ -20,6 +20,8 @@ from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_softmax import SoftmaxClassifier, SoftmaxClassifierCV
+from sklearn_softmax._config import resolve_n_threads
+from sklearn_softmax._cv_path import thread_split
 
 TIGHT = dict(tol=1e-8, max_iter=5000)
 
@@ -374,3 +376,14 @@ def test_failed_fit_keeps_the_fitted_state():
         clf.fit(X[:, :2], y, sample_weight=-np.ones(len(y)))
     assert_array_equal(clf.coef_, before)
     assert clf.n_features_in_ == X.shape[1]
+
+
+def test_folds_share_the_allowed_threads():
+    allowed = resolve_n_threads(-1)
+    assert thread_split(None, 5) == (1, allowed)
+    assert thread_split(1, 5) == (1, allowed)
+    assert thread_split(2, 5) == (2, max(1, allowed // 2))
+    # Never more workers than folds, never fewer than one thread each.
+    assert thread_split(-1, 1) == (1, allowed)
+    n_workers, n_threads = thread_split(64, 64)
+    assert n_threads == max(1, allowed // n_workers) >= 1
