@@ -245,6 +245,9 @@ n_features + fit_intercept)
             order="C",
             multi_output=soft,
         )
+        # The validation above sets this estimator's feature names and gives
+        # the scorers their y; SoftmaxClassifier's own (no copy of the now
+        # valid X) encodes targets and weights exactly as its fit does.
         settings = self._classifier_params()
         X, enc = SoftmaxClassifier(**settings)._validate_training_data(
             X, y, sample_weight, first=True, classes=None, whole_data=True
