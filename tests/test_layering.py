@@ -31,6 +31,9 @@ LAYERS = {
     "_scoring": 8,
     "_training": 9,
     "_classifier": 10,
+    # SoftmaxClassifierCV: the fold paths, then the estimator.
+    "_cv_path": 11,
+    "_cv": 12,
     "onnx": 11,
     "_onnx": 11,
     "_cli_csv": 11,
