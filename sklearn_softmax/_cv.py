@@ -18,6 +18,8 @@ from sklearn.utils.metadata_routing import (
 )
 from sklearn.utils.validation import validate_data
 
+from ._array_api import to_numpy
+from ._checks import reject_datetime_features
 from ._classifier import SoftmaxClassifier
 from ._compat import (
     Interval,
@@ -237,6 +239,10 @@ n_features + fit_intercept)
         """
         _raise_for_params(params, self, "fit", allow={"groups"})
         Cs, l1_ratios = self._grids()
+        # As SoftmaxClassifier.fit: other array libraries become NumPy, dates
+        # are refused by name (before this estimator's own validation).
+        X, y, sample_weight = to_numpy(X), to_numpy(y), to_numpy(sample_weight)
+        reject_datetime_features(X)
         soft = is_probability_targets(y)
         X, y = validate_data(
             self,
