@@ -17,7 +17,8 @@ download it as ``.ipynb`` from the documentation) fits scikit-learn's
 multinomial ``LogisticRegression`` and ``SoftmaxClassifier`` with the same
 settings on several datasets and compares objectives, probabilities,
 coefficients and fit times; then it looks at float32 data, sample weights
-and log-probabilities far from the data.
+and log-probabilities far from the data, and ends with the choice of ``C`` by
+cross-validation (``SoftmaxClassifierCV`` and ``LogisticRegressionCV``).
 """
 
 # %%
@@ -28,10 +29,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from sklearn import datasets
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
+from sklearn.model_selection import StratifiedKFold
 from sklearn.preprocessing import StandardScaler
 
-from sklearn_softmax import SoftmaxClassifier
+from sklearn_softmax import SoftmaxClassifier, SoftmaxClassifierCV
 
 # %% [markdown]
 # The objective
@@ -179,3 +181,48 @@ with np.errstate(divide="ignore"):
     print("LogisticRegression predict_log_proba:", logi_w.predict_log_proba(far).min())
 print("SoftmaxClassifier predict_log_proba:  ", soft_w.predict_log_proba(far).min())
 assert np.isfinite(soft_w.predict_log_proba(far)).all()
+
+# %% [markdown]
+# Choosing C by cross-validation
+# ------------------------------
+# ``SoftmaxClassifierCV`` searches ``C`` as ``LogisticRegressionCV`` does
+# (here with its ``use_legacy_attributes=False`` layout): the same grid, the
+# same folds, the log-loss as score. Each fold walks the path from the
+# strongest penalty to the weakest, warm-started. We compare the chosen
+# ``C``, the best mean validation score and the fit times.
+
+# %%
+X, y = datasets.load_breast_cancer(return_X_y=True)
+X = StandardScaler().fit_transform(X)
+Cs = np.logspace(-3, 2, 6)
+cv = StratifiedKFold(n_splits=5)
+soft_cv, t_soft_cv = best_time(
+    lambda: SoftmaxClassifierCV(Cs=Cs, cv=cv, max_iter=1000), X, y
+)
+logi_cv, t_logi_cv = best_time(
+    lambda: LogisticRegressionCV(
+        Cs=Cs,
+        cv=cv,
+        l1_ratios=(0.0,),
+        scoring="neg_log_loss",
+        use_legacy_attributes=False,
+        max_iter=1000,
+    ),
+    X,
+    y,
+)
+pd.DataFrame(
+    {
+        "chosen C": [soft_cv.C_, logi_cv.C_],
+        "best mean score": [
+            soft_cv.scores_.mean(axis=0).max(),
+            logi_cv.scores_.mean(axis=0).max(),
+        ],
+        "fit (s)": [t_soft_cv, t_logi_cv],
+    },
+    index=["SoftmaxClassifierCV", "LogisticRegressionCV"],
+)
+
+# %%
+print("max |scores_ difference|:", np.abs(soft_cv.scores_ - logi_cv.scores_).max())
+assert soft_cv.C_ == logi_cv.C_

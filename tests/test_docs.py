@@ -88,6 +88,7 @@ def test_docs_build(tmp_path):
         "changelog",
         "user_guide/model",
         "user_guide/penalties",
+        "user_guide/cross_validation",
         "user_guide/solvers",
         "user_guide/online",
         "user_guide/weights",
