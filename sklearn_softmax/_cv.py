@@ -22,6 +22,7 @@ from ._array_api import to_numpy
 from ._checks import reject_datetime_features
 from ._classifier import SoftmaxClassifier
 from ._compat import (
+    CallbackSupportMixin,
     Interval,
     StrOptions,
     _fit_context,
@@ -32,6 +33,7 @@ from ._compat import (
 )
 from ._config import compute_threads, resolve_n_threads
 from ._cv_path import CVProblem, fit_paths, solve
+from ._fit_callbacks import FitTask
 from ._linear import SoftmaxLinearMixin
 from ._scoring import neg_cross_entropy_scorer
 from ._targets import is_probability_targets
@@ -40,7 +42,9 @@ from ._training import transactional
 __all__ = ["SoftmaxClassifierCV"]
 
 
-class SoftmaxClassifierCV(SoftmaxLinearMixin, ClassifierMixin, BaseEstimator):
+class SoftmaxClassifierCV(
+    CallbackSupportMixin, SoftmaxLinearMixin, ClassifierMixin, BaseEstimator
+):
     """Softmax regression with ``C`` (and ``l1_ratio``) chosen by cross-validation.
 
     The model and objective are those of :class:`SoftmaxClassifier`. For
@@ -275,6 +279,8 @@ n_features + fit_intercept)
             scorer=self._fold_scorer(enc.classes, soft),
             score_params=routed["scorer"]["score"],
         )
+        task = FitTask(self, X, y, sample_weight, len(folds) + int(self.refit))
+        n_points = len(Cs) * len(l1_ratios)
         fold_paths = fit_paths(
             problem,
             folds,
@@ -282,6 +288,7 @@ n_features + fit_intercept)
             max_iter=self.max_iter,
             tol=self.tol,
             verbose=self.verbose,
+            fold_tasks=task.subtasks("fold", len(folds), max_subtasks=n_points),
         )
         self._warn_unconverged(fold_paths)
         self.classes_ = enc.classes
@@ -290,9 +297,19 @@ n_features + fit_intercept)
         self.coefs_paths_ = np.stack([f.paths for f in fold_paths])
         self.n_iter_ = np.stack([f.n_iter for f in fold_paths])
         if self.refit:
+            (refit_task,) = task.subtasks("refit", 1)
             self._refit(problem, np.stack([f.thetas for f in fold_paths]), enc)
+            if refit_task is not None:
+                refit_task.end(
+                    {
+                        "coef_": self.coef_,
+                        "intercept_": self.intercept_,
+                        "classes_": self.classes_,
+                    }
+                )
         else:
             self._average_best()
+        task.end()
         return self
 
     def _grids(self):

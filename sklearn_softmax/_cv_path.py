@@ -137,7 +137,7 @@ def thread_split(n_jobs, n_tasks):
     return n_workers, max(1, resolve_n_threads(-1) // n_workers)
 
 
-def fit_paths(problem, folds, *, n_jobs, max_iter, tol, verbose):
+def fit_paths(problem, folds, *, n_jobs, max_iter, tol, verbose, fold_tasks=None):
     """Compute the path of every fold.
 
     Parameters
@@ -148,6 +148,10 @@ def fit_paths(problem, folds, *, n_jobs, max_iter, tol, verbose):
         Number of folds computed at once (joblib threads).
     max_iter, tol, verbose
         Solver settings of every solve.
+    fold_tasks : list of SubTask or None, optional
+        The callback task of every fold (see
+        :meth:`~sklearn_softmax._fit_callbacks.FitTask.subtasks`); each point
+        of the path is a leaf task below it, ended with its model.
 
     Returns
     -------
@@ -155,19 +159,23 @@ def fit_paths(problem, folds, *, n_jobs, max_iter, tol, verbose):
         In the order of ``folds``.
     """
     n_workers, n_threads = thread_split(n_jobs, len(folds))
+    fold_tasks = fold_tasks or [None] * len(folds)
     run = delayed(_fold_path)
     return Parallel(n_jobs=n_workers, prefer="threads", verbose=verbose)(
-        run(problem, train, test, n_threads, max_iter, tol, verbose)
-        for train, test in folds
+        run(problem, train, test, n_threads, max_iter, tol, verbose, fold_task)
+        for (train, test), fold_task in zip(folds, fold_tasks, strict=True)
     )
 
 
-def _fold_path(problem, train, test, n_threads, max_iter, tol, verbose):
+def _fold_path(problem, train, test, n_threads, max_iter, tol, verbose, fold_task):
     with compute_threads(n_threads):
-        return _walk(problem, train, test, max_iter, tol, verbose)
+        path = _walk(problem, train, test, max_iter, tol, verbose, fold_task)
+    if fold_task is not None:
+        fold_task.end()
+    return path
 
 
-def _walk(problem, train, test, max_iter, tol, verbose):
+def _walk(problem, train, test, max_iter, tol, verbose, fold_task=None):
     X, y = problem.X, problem.y
     X_test, y_test = X[test], y[test]
     score_params = _check_method_params(X, problem.score_params, indices=test)
@@ -190,6 +198,7 @@ def _walk(problem, train, test, max_iter, tol, verbose):
     for a, l1_ratio in enumerate(l1_ratios):
         theta = np.zeros(objective.n_params)
         for j in order:
+            point = None if fold_task is None else fold_task.subtask("path point")
             C = float(Cs[j])
             objective.set_penalty(ElasticNet.for_estimator(C, l1_ratio, n_classes))
             result = solve(
@@ -206,4 +215,14 @@ def _walk(problem, train, test, max_iter, tol, verbose):
             )
             paths[a, j] = path_rows(estimator)
             scores[a, j] = problem.scorer(estimator, X_test, y_test, **score_params)
+            if point is not None:
+                # The whole grid is needed to choose C: a request to stop is
+                # not honoured here (it is within SoftmaxClassifier fits).
+                point.end(
+                    {
+                        "coef_": estimator.coef_,
+                        "intercept_": estimator.intercept_,
+                        "classes_": problem.classes,
+                    }
+                )
     return FoldPath(thetas, paths, scores, n_iter, n_unconverged)

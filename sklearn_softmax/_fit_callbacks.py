@@ -2,7 +2,9 @@
 
 The task tree of a fit is the fit itself with one subtask per solver
 iteration (L-BFGS and OWL-QN iterations, SGD epochs); a ``partial_fit`` call
-is a task of its own. Solvers know nothing of callbacks: they call
+is a task of its own. The cross-validation estimator's tree is its fit, one
+task per fold with one leaf per point of the path (``l1_ratio`` x ``C``),
+and the refit. Solvers know nothing of callbacks: they call
 ``callback(n_iter, theta)`` after every iteration and stop when it returns
 True. :class:`IterationCallbacks` is that callable: it ends the iteration's
 task (with the model of that iteration, so that ``ScoringMonitor`` can score
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 from ._compat import HAS_CALLBACKS
 
-__all__ = ["FitTask", "IterationCallbacks"]
+__all__ = ["FitTask", "IterationCallbacks", "SubTask"]
 
 
 class FitTask:
@@ -70,6 +72,50 @@ class FitTask:
                 metadata=self.metadata,
                 reconstruction_attributes={},
             )
+
+    def subtasks(self, task_name, n, max_subtasks=0):
+        """Begin ``n`` subtasks (folds, for example); None each without callbacks.
+
+        They are created here, in order, so that their ids do not depend on
+        the threads that later run them.
+        """
+        if self.ctx is None:
+            return [None] * n
+        return [SubTask(self, self.ctx, task_name, max_subtasks) for _ in range(n)]
+
+
+class SubTask:
+    """A task below a :class:`FitTask` (a fold, a point of a path, a refit)."""
+
+    def __init__(self, task, parent_ctx, task_name, max_subtasks):
+        self._task = task
+        self.ctx = parent_ctx.subcontext(task_name=task_name, max_subtasks=max_subtasks)
+        self.ctx.call_on_fit_task_begin(
+            estimator=task.estimator, X=task.X, y=task.y, metadata=task.metadata
+        )
+
+    def subtask(self, task_name):
+        """Begin a leaf task below this one."""
+        return SubTask(self._task, self.ctx, task_name, 0)
+
+    def end(self, attributes=None):
+        """End the task, with the fitted attributes of its model when it has one.
+
+        Returns
+        -------
+        stop : bool
+            Whether a callback asked to stop the tasks at this level.
+        """
+        task = self._task
+        return bool(
+            self.ctx.call_on_fit_task_end(
+                estimator=task.estimator,
+                X=task.X,
+                y=task.y,
+                metadata=task.metadata,
+                reconstruction_attributes=attributes,
+            )
+        )
 
 
 class IterationCallbacks:

@@ -196,3 +196,33 @@ def test_loss_curve_of_lbfgs_is_the_objective_per_iteration(l1_ratio):
     assert len(curve) == clf.n_iter_[0]
     assert np.all(np.diff(curve) <= 0)
     assert clf.n_iter_.shape == (1,) and clf.n_iter_.dtype == np.int32
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_cv_estimator_task_tree_is_folds_by_path_points(n_jobs):
+    from sklearn_softmax import SoftmaxClassifierCV
+
+    X, y = _data()
+    rec = Recorder()
+    cv = SoftmaxClassifierCV(Cs=4, cv=3, n_jobs=n_jobs).set_callbacks(rec)
+    cv.fit(X, y)
+    assert rec.begun.count("fold") == rec.ended.count("fold") == 3
+    assert rec.ended.count("path point") == 3 * 4
+    assert rec.ended.count("refit") == 1
+    assert rec.begun.count("fit") == rec.ended.count("fit") == 1
+    assert rec.setups == rec.teardowns == 1
+    # The same grid and folds without callbacks give the same model.
+    plain = SoftmaxClassifierCV(Cs=4, cv=3, n_jobs=n_jobs).fit(X, y)
+    np.testing.assert_array_equal(plain.coef_, cv.coef_)
+    np.testing.assert_array_equal(plain.scores_, cv.scores_)
+
+
+def test_scoring_monitor_scores_every_path_point():
+    from sklearn_softmax import SoftmaxClassifierCV
+
+    X, y = _data()
+    monitor = callback.ScoringMonitor(scoring="neg_log_loss")
+    SoftmaxClassifierCV(Cs=3, cv=2).set_callbacks(monitor).fit(X, y)
+    rows = monitor.get_logs().data
+    assert sum(r["task_name"] == "path point" for r in rows) == 2 * 3
+    assert all(np.isfinite(r["neg_log_loss"]) for r in rows)
