@@ -6,8 +6,9 @@ Both solvers minimise the same objective. L-BFGS uses the full gradient and
 converges to the optimum in a few dozen iterations; minibatch SGD makes many
 cheap steps per epoch and gets close quickly, then approaches the optimum
 slowly. This example plots the objective gap :math:`f - f^*` against time
-for L-BFGS and for plain SGD (constant step), SGD with the default adaptive schedule and
-Adam.
+for L-BFGS and for plain SGD (constant step), SGD with the default schedule
+(adaptive steps of 0.3 with momentum, the model the average of the iterates),
+the former defaults (steps of 0.01, no average) and Adam.
 
 .. note::
 
@@ -66,8 +67,11 @@ curves = {}
 settings = {
     # The recipe of deep-learning courses: plain SGD, step 0.01, batch 32.
     "plain SGD, step 0.01": dict(learning_rate="constant", eta0=0.01, momentum=0.0),
-    # The defaults: step 0.01 with momentum 0.9, divided by 5 on plateaus.
-    "SGD defaults (adaptive)": dict(),
+    # The defaults: step 0.3 with momentum 0.9, divided by 5 on plateaus;
+    # the model is the Polyak-Ruppert average of the iterates.
+    "SGD defaults (adaptive, averaged)": dict(),
+    # The defaults before #17: step 0.01, no average, patience 5.
+    "former defaults": dict(eta0=0.01, n_iter_no_change=5, average=False),
     "Adam, step 0.001": dict(learning_rate="adam", eta0=0.001),
 }
 for name, params in settings.items():

@@ -12,7 +12,8 @@ the held-out accuracy after every chunk approaches that of a full L-BFGS fit.
    Needs ``solver="sgd"`` and ``partial_fit``.
 
 Every ``partial_fit`` call is one pass of minibatch SGD over the chunk; the
-step counter, the momentum and the learning rate carry over between calls.
+step counter, the momentum, the learning rate and the average of the
+iterates (the model, by default) carry over between calls.
 """
 
 # %%

@@ -6,6 +6,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 
@@ -19,6 +20,52 @@ from ._solvers import SCHEDULES, lbfgs, owlqn
 from ._training import TrainingMixin, transactional
 
 __all__ = ["SoftmaxClassifier"]
+
+
+def _init_array(value, name, shapes):
+    """``value`` as a finite float64 array of one of ``shapes`` (else raise)."""
+    if sp.issparse(value):
+        value = value.toarray()
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be an array of numbers: {exc}") from exc
+    if arr.shape not in shapes:
+        want = " or ".join(str(s) for s in shapes)
+        raise ValueError(f"{name} has shape {arr.shape}, expected {want}.")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or infinity.")
+    return arr
+
+
+def _initial_coef(coef_init, intercept_init, n_classes, n_features, fit_intercept):
+    """Validate ``fit``'s ``coef_init`` and ``intercept_init``; softmax rows.
+
+    Both are in the shapes of ``coef_`` and ``intercept_``: for two classes
+    one row, for the second class against the first, split into the two
+    softmax rows ``-c / 2, c / 2`` as ``SoftmaxLinearMixin._full_coef`` does.
+
+    Returns
+    -------
+    coef : ndarray of shape (n_classes, n_features) or None
+    intercept : ndarray of shape (n_classes,) or None
+    """
+    binary = n_classes == 2
+    rows = 1 if binary else n_classes
+    coef = intercept = None
+    if coef_init is not None:
+        shapes = [(rows, n_features)] + ([(n_features,)] if binary else [])
+        coef = _init_array(coef_init, "coef_init", shapes).reshape(rows, n_features)
+        coef = np.vstack([-0.5 * coef, 0.5 * coef]) if binary else coef
+    if intercept_init is not None:
+        if not fit_intercept:
+            raise ValueError(
+                "intercept_init was given, but fit_intercept=False fits no "
+                "intercepts; drop intercept_init or set fit_intercept=True."
+            )
+        intercept = _init_array(intercept_init, "intercept_init", [(rows,)])
+        intercept = np.array([-0.5, 0.5]) * intercept[0] if binary else intercept
+    return coef, intercept
 
 
 class SoftmaxClassifier(
@@ -131,8 +178,11 @@ class SoftmaxClassifier(
         ``eta0 / (t + 1) ** power_t`` at update ``t``; ``"adaptive"``: ``eta0``
         divided by 5 whenever ``n_iter_no_change`` epochs bring no progress
         (stops below ``1e-6``); these use ``momentum``. ``"adam"``: Adam.
-    eta0 : float, default=0.01
-        ``"sgd"``: initial learning rate.
+    eta0 : float, default=0.3
+        ``"sgd"``: initial learning rate (with the default ``momentum`` the
+        steps settle at ten times this). Changed from 0.01: with the
+        average the larger steps reach the optimum sooner; lower it for
+        features of large norm (or standardise them).
     power_t : float, default=0.5
         ``"sgd"``: exponent of ``"invscaling"``.
     momentum : float, default=0.9
@@ -154,6 +204,15 @@ class SoftmaxClassifier(
     n_iter_no_change : int, default=5
         ``"sgd"``: epochs without progress of ``tol`` before stopping (or,
         with ``"adaptive"``, dividing the learning rate).
+    average : bool, int or "auto", default="auto"
+        ``"sgd"``: the model is the Polyak-Ruppert average of the iterates,
+        as in ``SGDClassifier``: ``True`` from the first update on, an int
+        ``n`` from update number ``n`` on (before that the model is the
+        iterate), ``False`` or 0 never; whenever ``"adaptive"`` divides the
+        rate, the average begins anew. ``"auto"`` averages without an L1
+        part (``l1_ratio == 0``) and not with one: an average has exact
+        zeros only where every iterate had them. The average is kept in the
+        state :meth:`partial_fit` continues.
 
     Attributes
     ----------
@@ -224,6 +283,11 @@ class SoftmaxClassifier(
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "average": [
+            "boolean",
+            Interval(Integral, 0, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
     }
 
     def __init__(
@@ -244,7 +308,7 @@ class SoftmaxClassifier(
         random_state=None,
         batch_size=32,
         learning_rate="adaptive",
-        eta0=0.01,
+        eta0=0.3,
         power_t=0.5,
         momentum=0.9,
         beta_1=0.9,
@@ -254,6 +318,7 @@ class SoftmaxClassifier(
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=5,
+        average="auto",
     ):
         self.C = C
         self.l1_ratio = l1_ratio
@@ -280,6 +345,7 @@ class SoftmaxClassifier(
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.average = average
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -291,7 +357,7 @@ class SoftmaxClassifier(
 
     @_fit_context(prefer_skip_nested_validation=True)
     @transactional
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, coef_init=None, intercept_init=None):
         """Fit the model to ``X`` and ``y``.
 
         Parameters
@@ -310,6 +376,14 @@ class SoftmaxClassifier(
             are not supported.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights; not all zero.
+        coef_init : array-like of shape (n_classes, n_features), default=None
+            Starting coefficients of every solver, in the shape of ``coef_``
+            (``(1, n_features)`` for two classes), as in
+            ``SGDClassifier.fit``. Overrides ``warm_start``.
+        intercept_init : array-like of shape (n_classes,), default=None
+            Starting intercepts, in the shape of ``intercept_`` (``(1,)``
+            for two classes). Overrides ``warm_start``; needs
+            ``fit_intercept=True``.
 
         Returns
         -------
@@ -320,7 +394,10 @@ class SoftmaxClassifier(
             X, y, sample_weight, first=True, classes=self.classes, whole_data=True
         )
         targets, sw, classes = enc.targets, enc.sample_weight, enc.classes
-        theta0 = self._initial_theta(X, classes)
+        start = _initial_coef(
+            coef_init, intercept_init, len(classes), X.shape[1], self.fit_intercept
+        )
+        theta0 = self._initial_theta(X, classes, *start)
         task = FitTask(self, X, y, sample_weight, max(self.max_iter, 1) + 1)
         iterations = task.iterations(self._attributes_of(X, classes))
         with compute_threads(self.n_jobs):

@@ -296,7 +296,8 @@ class SoftmaxDataTerm:
             Parameters, intercepts in the last column; updated in place.
         optimizer : object
             The update rule's state (``buf1``, ``buf2``, ``l1_applied``,
-            ``l1_total``, ``t``, ``eta``, ``code``, ``hyper``; see
+            ``l1_total``, ``t``, ``eta``, ``code``, ``hyper``,
+            ``average_params``, ``average_start``; see
             :class:`~sklearn_softmax._solvers.SGDOptimizer`); its buffers are
             updated in place, its counters are not.
         order : ndarray of int64
@@ -306,9 +307,10 @@ class SoftmaxDataTerm:
         weight_mean : float
             Mean row weight of the estimate.
         l2, l1 : float
-            Penalty strengths per unit of total weight: the batch gradient
-            gets ``l2 W``, and every update ends with the cumulative L1
-            penalty (see :mod:`sklearn_softmax._kernels._sgd`).
+            Penalty strengths per unit of total weight: every update ends
+            with the cumulative L1 penalty and the proximal step of the L2
+            penalty (Adam: its gradient gets ``l2 W``); see
+            :mod:`sklearn_softmax._kernels._sgd`.
         fit_intercept : bool
             Whether the intercept column is updated.
 
@@ -347,5 +349,7 @@ class SoftmaxDataTerm:
             float(optimizer.eta),
             int(optimizer.code),
             optimizer.hyper,
+            optimizer.average_params,
+            int(optimizer.average_start),
         )
         return float(total), int(n_updates), float(u)

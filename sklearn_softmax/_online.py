@@ -43,7 +43,8 @@ class OnlineState:
     Attributes
     ----------
     params : ndarray of float64, shape (K, d + 1)
-        Current parameters, intercepts in the last column (uncentred).
+        Current iterate, intercepts in the last column (uncentred); with
+        ``average`` the model is the optimizer's ``average_params``.
     optimizer : SGDOptimizer
         Update rule with its counters and moments.
     random_state : numpy.random.RandomState
@@ -70,8 +71,9 @@ class OnlineState:
         Returns
         -------
         state : dict
-            Keys ``params``, ``optimizer`` (a dict: ``t``, ``eta``,
-            ``l1_total``, ``buf1``, ``buf2``, ``l1_applied``),
+            Keys ``params`` (the iterate), ``optimizer`` (a dict: ``t``,
+            ``eta``, ``l1_total``, ``buf1``, ``buf2``, ``l1_applied``,
+            ``average_params``),
             ``random_state`` (a dict: ``name``, ``key``, ``pos``,
             ``has_gauss``, ``cached_gaussian``), ``n_seen``, ``weight_seen``.
         """
@@ -190,7 +192,15 @@ def _make_optimizer(est, shape):
         beta_1=est.beta_1,
         beta_2=est.beta_2,
         epsilon=est.epsilon,
+        average=resolve_average(est),
     )
+
+
+def resolve_average(est):
+    """``est.average`` with ``"auto"`` resolved: on without an L1 part."""
+    if isinstance(est.average, str):
+        return est.l1_ratio == 0
+    return est.average
 
 
 def dominant_class(targets):
@@ -323,8 +333,10 @@ def fit_sgd(est, X, targets, sw, theta0, make_objective, callback=None):
         verbose=est.verbose,
         callback=callback,
     )
+    # The iterate goes on; with averaging the model is the average instead.
+    last = result.extra["params"] if optimizer.averaging else None
     state = OnlineState(
-        params=theta_to_params(objective, result.theta),
+        params=last if last is not None else theta_to_params(objective, result.theta),
         optimizer=optimizer,
         random_state=rng,
         n_seen=objective.n_samples,
@@ -448,7 +460,7 @@ def partial_fit_step(est, objective, first):
             flush=True,
         )
     return OnlineFit(
-        theta=params_to_theta(objective, state.params),
+        theta=params_to_theta(objective, state.optimizer.model_params(state.params)),
         state=state,
         loss_curve=[*getattr(est, "loss_curve_", []), float(mean_loss)],
         validation_scores=None,

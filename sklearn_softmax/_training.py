@@ -132,8 +132,13 @@ class TrainingMixin:
             l1_ratio=self.l1_ratio,
         )
 
-    def _initial_theta(self, X, classes):
-        """Zeros, or the previous solution under ``warm_start``."""
+    def _initial_theta(self, X, classes, coef=None, intercept=None):
+        """Zeros, the previous solution under ``warm_start``, or the given start.
+
+        ``coef`` (softmax rows, ``(K, d)``) and ``intercept`` (``(K,)``), from
+        ``fit``'s ``coef_init`` and ``intercept_init``, override
+        ``warm_start``, each for its part.
+        """
         n_classes, d = len(classes), X.shape[1]
         shape = (n_classes, d + int(self.fit_intercept))
         theta = np.zeros(shape)
@@ -143,8 +148,12 @@ class TrainingMixin:
             and np.array_equal(getattr(self, "classes_", None), classes)
             and self.coef_.shape[1] == d
         ):
-            coef, intercept = self._full_coef()
-            theta[:, :d] = coef
+            warm_coef, warm_intercept = self._full_coef()
+            theta[:, :d] = warm_coef
             if self.fit_intercept:
-                theta[:, -1] = intercept
+                theta[:, -1] = warm_intercept
+        if coef is not None:
+            theta[:, :d] = coef
+        if intercept is not None:
+            theta[:, -1] = intercept
         return theta.ravel()

@@ -105,14 +105,17 @@ def test_n_features_must_not_change():
         clf.partial_fit(X[:, :5], y)
 
 
-def _reference_stream(batches, n_classes, *, C=1.0, eta0=0.01, momentum=0.9, seed=0):
+def _reference_stream(batches, n_classes, *, C=1.0, eta0=0.3, momentum=0.9, seed=0):
     """NumPy reference of ``partial_fit`` calls with the default ``"adaptive"`` rule.
 
     ``batches`` holds ``(X, y, sample_weight)`` with integer ``y``. One
     shuffled pass of 32-row minibatches per batch; the mean weight and the
     ``S`` of the penalty count every row passed so far, and the velocity
-    carries over (the rule of ``_solvers/_sgd.py``). Returns ``coef_,
-    intercept_`` in scikit-learn's convention.
+    carries over (the rule of ``_solvers/_sgd.py``): a momentum step on the
+    data gradient, then the proximal step of the L2 penalty at the step the
+    gradient gets, ``W <- W / (1 + eta0 / (1 - momentum) * alpha / S)``. The
+    model is the mean of all iterates (the default ``average``). Returns
+    ``coef_, intercept_`` in scikit-learn's convention.
     """
     d = batches[0][0].shape[1]
     alpha = (2.0 if n_classes == 2 else 1.0) / C
@@ -120,6 +123,7 @@ def _reference_stream(batches, n_classes, *, C=1.0, eta0=0.01, momentum=0.9, see
     P = np.zeros((n_classes, d + 1))
     v = np.zeros_like(P)
     n_seen, S = 0, 0.0
+    A, n_avg = np.zeros_like(P), 0
     for X, y, sw in batches:
         n = len(y)
         n_seen, S = n_seen + n, S + sw.sum()
@@ -131,10 +135,12 @@ def _reference_stream(batches, n_classes, *, C=1.0, eta0=0.01, momentum=0.9, see
             p = np.exp(Z - logsumexp(Z, axis=1, keepdims=True))
             R = sw[rows, None] * (p - np.eye(n_classes)[y[rows]])
             G = R.T @ Xb / (len(rows) * S / n_seen)
-            G[:, :-1] += alpha / S * P[:, :-1]
             v = momentum * v - eta0 * G
             P = P + v
-    W, b = P[:, :-1], P[:, -1]
+            P[:, :-1] /= 1.0 + eta0 / (1.0 - momentum) * alpha / S
+            n_avg += 1
+            A += (P - A) / n_avg
+    W, b = A[:, :-1], A[:, -1]
     if n_classes == 2:
         return (W[1] - W[0])[None, :], np.array([b[1] - b[0]])
     return W - W.mean(axis=0), b - b.mean()
@@ -180,10 +186,11 @@ def test_single_row_and_single_class_batches():
     # with p = (1/2, 1/2) and no penalty at W = 0, so the logit difference
     # moves by eta0 * (+-1) [x, 1] towards the row's label (sign errors or
     # the binary row taken as one softmax row instead of their difference
-    # fail here).
+    # fail here); then the proximal step of the binary penalty, 2 / C over
+    # S = 1 row, at the momentum's step eta0 / (1 - 0.9), divides W by 1 + 6.
     sign = 1.0 if y[0] == 1 else -1.0
-    np.testing.assert_allclose(clf.coef_, sign * 0.01 * X[:1], rtol=1e-12)
-    np.testing.assert_allclose(clf.intercept_, [sign * 0.01], rtol=1e-12)
+    np.testing.assert_allclose(clf.coef_, sign * 0.3 / 7 * X[:1], rtol=1e-12)
+    np.testing.assert_allclose(clf.intercept_, [sign * 0.3], rtol=1e-12)
     ones = X[y == 1][:10]
     clf.partial_fit(ones, np.ones(10, dtype=int))
     assert clf.coef_.shape == (1, 6) and clf.t_ == 2
@@ -372,3 +379,32 @@ def test_partial_fit_probability_targets_follow_given_class_order():
     np.testing.assert_allclose(a.coef_, b.coef_, atol=1e-12)
     with pytest.raises(ValueError, match="sum to 1"):
         a.partial_fit(X, np.ones((40, 2)))
+
+
+def test_defaults_stream_digits_within_a_point_of_the_full_fit():
+    # digits / 16, C=1, fixed split (test_size=0.25, random_state=0): 30
+    # passes of 20 chunks with the defaults (eta0=0.3, averaged) reach a
+    # held-out accuracy of 0.962..0.969 (seeds 0-4) against 0.962 for the
+    # full L-BFGS fit; the former defaults (eta0=0.01, no average) reached
+    # 0.949..0.958.
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    X, y = load_digits(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X / 16.0, y, test_size=0.25, random_state=0
+    )
+    full = SoftmaxClassifier(max_iter=1000).fit(X_train, y_train)
+    acc_full = full.score(X_test, y_test)
+    chunks = np.array_split(np.arange(len(y_train)), 20)
+    for seed in (0, 1):
+        clf = SoftmaxClassifier(solver="sgd", random_state=seed)
+        for _ in range(30):
+            for rows in chunks:
+                clf.partial_fit(X_train[rows], y_train[rows], classes=np.arange(10))
+        acc = clf.score(X_test, y_test)
+        assert acc >= 0.96 and acc >= acc_full - 0.01, (seed, acc, acc_full)
+    # The average is carried by the state: the model is not the iterate.
+    P = clf._sgd_state["params"]
+    A = clf._sgd_state["optimizer"]["average_params"]
+    assert not np.allclose(P, A)

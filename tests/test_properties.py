@@ -466,21 +466,12 @@ def test_object_column_of_timestamps_is_a_type_error():
         SoftmaxClassifier().fit(X.astype(object), np.arange(6) % 2)
 
 
-# -- bugs found, kept as strict xfails ---------------------------------------
+# -- bugs found and fixed ---------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "#18: plain SGD is unstable under a strong L2 penalty: with the default "
-        "schedule (adaptive, eta0=0.01) and C=1e-4 on 20 rows the penalty's "
-        "gradient step eta*lambda exceeds 2, the coefficients oscillate up to "
-        "~1e2 instead of ~1e-4 and fit only warns 'the steps diverge; lower eta0 "
-        "or scale the features' (scaling the features does not help). Uniform "
-        "tiny sample weights (1e-300) are the same case: the penalty is divided "
-        "by C * sum(sample_weight)."
-    ),
-)
+# #18 (fixed in #17): an explicit gradient step on a strong L2 penalty
+# (eta * lambda > 2: C=1e-4 on 20 rows) diverged; the penalty is now applied
+# as its proximal step W / (1 + eta * lambda), stable for any strength.
 def test_sgd_with_strong_l2_penalty_approaches_the_lbfgs_solution():
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(20, 3)), np.arange(20) % 2

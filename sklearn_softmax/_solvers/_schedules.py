@@ -20,6 +20,16 @@ updates done before this one:
 * ``"adam"``: ``m <- b1 m + (1 - b1) g``, ``u <- b2 u + (1 - b2) g**2``,
   ``P <- P - eta0 sqrt(1 - b2**(t+1)) / (1 - b1**(t+1)) * m / (sqrt(u) + epsilon)``
   (Kingma and Ba, 2015; the form scikit-learn's MLP uses).
+
+The L2 penalty is not in ``g`` except under Adam: the other rules follow the
+data step with the penalty's exact proximal step (see
+:mod:`sklearn_softmax._kernels._sgd`), stable for any penalty strength.
+
+With ``average`` the optimizer also keeps the Polyak-Ruppert average of the
+iterates (``average_params``), from update number ``average`` on
+(``True``: from the first); the fitted model is the average. When
+``"adaptive"`` divides the rate, the average begins anew (the solver moves
+``average_start`` to the current update).
 """
 
 from __future__ import annotations
@@ -55,6 +65,9 @@ class SGDOptimizer:
         Momentum of the non-Adam schedules; 0 disables it.
     beta_1, beta_2, epsilon : float
         Adam's moment decay rates and denominator offset.
+    average : bool or int, default=False
+        Average the iterates: ``True`` from the first update, an int ``n``
+        from update number ``n`` on; ``False`` (or 0) does not.
 
     Attributes
     ----------
@@ -70,6 +83,13 @@ class SGDOptimizer:
         Cumulative L1 penalty a coefficient could have received so far.
     l1_applied : ndarray of float64, shape ``shape``
         Cumulative L1 penalty each coefficient did receive.
+    average_params : ndarray of float64, shape ``shape``
+        Mean of the iterates after update :attr:`average_start` (zeros
+        before).
+    average_start : int
+        Updates not averaged (``int(average) - 1``, moved to the current
+        update whenever ``"adaptive"`` divides the rate); -1 without
+        averaging.
     """
 
     def __init__(
@@ -83,6 +103,7 @@ class SGDOptimizer:
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-8,
+        average=False,
     ):
         self.schedule = learning_rate
         self.code = SCHEDULES[learning_rate]
@@ -98,6 +119,8 @@ class SGDOptimizer:
         self.buf2 = np.zeros(shape)
         self.l1_total = 0.0
         self.l1_applied = np.zeros(shape)
+        self.average_start = int(average) - 1 if average else -1
+        self.average_params = np.zeros(shape)
 
     def get_state(self):
         """Return the state of the update rule, without the hyper-parameters.
@@ -105,25 +128,37 @@ class SGDOptimizer:
         Returns
         -------
         state : dict
-            ``t`` (int), ``eta`` and ``l1_total`` (float), copies of
-            ``buf1``, ``buf2`` and ``l1_applied``: plain types, which any
-            persistence format stores (skops without trusting a type).
+            ``t`` and ``average_start`` (int), ``eta`` and ``l1_total``
+            (float), copies of
+            ``buf1``, ``buf2``, ``l1_applied`` and ``average_params``: plain
+            types, which any persistence format stores (skops without
+            trusting a type).
         """
         return {
             "t": int(self.t),
             "eta": float(self.eta),
+            "average_start": int(self.average_start),
             "l1_total": float(self.l1_total),
             "buf1": np.array(self.buf1, dtype=np.float64),
             "buf2": np.array(self.buf2, dtype=np.float64),
             "l1_applied": np.array(self.l1_applied, dtype=np.float64),
+            "average_params": np.array(self.average_params, dtype=np.float64),
         }
 
     def set_state(self, state):
-        """Continue from a state of :meth:`get_state` (arrays are copied)."""
+        """Continue from a state of :meth:`get_state` (arrays are copied).
+
+        A state without ``average_params`` (saved before averaging existed)
+        continues with zeros there, and without ``average_start`` with the
+        one of the hyper-parameters.
+        """
         self.t = int(state["t"])
+        self.average_start = int(state.get("average_start", self.average_start))
         self.eta = float(state["eta"])
         self.l1_total = float(state["l1_total"])
-        for name in ("buf1", "buf2", "l1_applied"):
+        for name in ("buf1", "buf2", "l1_applied", "average_params"):
+            if name not in state:
+                continue
             buf = np.array(state[name], dtype=np.float64)
             if buf.shape != self.buf1.shape:
                 raise ValueError(
@@ -144,6 +179,15 @@ class SGDOptimizer:
             float(self.epsilon),
         )
 
+    @property
+    def averaging(self):
+        """Whether the model is the average: averaging is on and has begun."""
+        return self.average_start >= 0 and self.t > self.average_start
+
+    def model_params(self, P):
+        """Return the model's parameters: the average once begun, else ``P``."""
+        return self.average_params if self.averaging else P
+
     def current_rate(self):
         """Learning rate the next update would use (Adam: with bias correction)."""
         t = self.t + 1
@@ -154,7 +198,7 @@ class SGDOptimizer:
         return self.eta
 
     def decay(self):
-        """Divide the learning rate on a plateau (``"adaptive"``).
+        """Divide the learning rate (and the velocity) on a plateau (``"adaptive"``).
 
         Returns
         -------
@@ -162,4 +206,10 @@ class SGDOptimizer:
             False when the rate fell below :data:`ADAPTIVE_MIN_RATE`.
         """
         self.eta /= ADAPTIVE_FACTOR
+        if self.code != SCHEDULES["adam"]:
+            # The velocity is in units of the rate (``v = -rate g / (1 - mu)``
+            # once settled); scaled with it, the L2 shrink, which assumes
+            # that pace, stays at its fixed point instead of overshooting it
+            # by the factor for the next ~1 / (1 - mu) updates.
+            self.buf1 /= ADAPTIVE_FACTOR
         return self.eta >= ADAPTIVE_MIN_RATE

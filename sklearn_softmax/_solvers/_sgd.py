@@ -9,7 +9,12 @@ objective (see :mod:`sklearn_softmax._objective`)
                + \frac{\lambda_2}{S} [W, 0],
     \qquad \bar s = S / n,
 
-so the iterates approach the same optimum L-BFGS finds. An L1 part enters
+so the iterates approach the same optimum L-BFGS finds. Except under Adam,
+the L2 part is applied as its proximal step after the data step,
+:math:`W \leftarrow W / (1 + a \lambda_2 / S)`, which is stable for any
+penalty strength and has the same fixed point. With ``average`` the model
+(objective, returned ``theta``) is the Polyak-Ruppert average of the iterates
+once averaging has begun. An L1 part enters
 through the cumulative L1 penalty after every update (the one of
 scikit-learn's ``SGDClassifier``, see :mod:`sklearn_softmax._kernels._sgd`),
 which makes coefficients exactly zero.
@@ -142,8 +147,9 @@ def sgd(
     -------
     result : SolverResult
         ``history`` holds the objective after every epoch; ``extra`` holds
-        ``"validation_scores"`` (a list, empty without ``validation_score``)
-        and ``"best_epoch"``.
+        ``"validation_scores"`` (a list, empty without ``validation_score``),
+        ``"best_epoch"`` and ``"params"``, the last iterate as a ``(K, d + 1)``
+        array (with averaging, ``theta`` is the average instead).
     """
     n = objective.n_samples
     random_state = check_random_state(random_state)
@@ -168,7 +174,7 @@ def sgd(
             weight_mean=weight_mean,
             weight_total=weight_total,
         )
-        theta = params_to_theta(objective, P)
+        theta = params_to_theta(objective, optimizer.model_params(P))
         loss = objective.loss(theta)
         if not (np.isfinite(loss) and np.all(np.isfinite(P))):
             raise ValueError(
@@ -191,6 +197,10 @@ def sgd(
         decayed = stop = False
         if stall >= n_iter_no_change:
             decayed = adaptive and optimizer.decay()
+            if decayed and optimizer.average_start >= 0:
+                # The iterates of the larger rate are noisier and further off:
+                # the average begins anew with those of the smaller one.
+                optimizer.average_start = max(optimizer.average_start, optimizer.t)
             stall, stop = (0, False) if decayed else (stall, True)
         if verbose:
             extra = f"  validation score {scores[-1]:.6f}" if scores else ""
@@ -212,7 +222,7 @@ def sgd(
             )
             break
     n_iter = len(history)
-    final_theta = params_to_theta(objective, P)
+    final_theta = params_to_theta(objective, optimizer.model_params(P))
     final_loss = history[-1] if history else objective.loss(final_theta)
     if best_theta is not None:
         # Early stopping keeps the epoch with the best validation score.
@@ -236,5 +246,6 @@ def sgd(
             "validation_scores": scores,
             "best_epoch": best_epoch,
             "stopped_by_callback": stopped,
+            "params": P,
         },
     )
