@@ -131,6 +131,8 @@ sgd = SoftmaxClassifier(
     learning_rate="constant",
     eta0=0.01,
     momentum=0.0,
+    # The tutorials report the last iterate, not an average.
+    average=False,
     max_iter=EPOCHS,
     random_state=0,
 )
