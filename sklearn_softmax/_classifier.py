@@ -16,7 +16,7 @@ from ._fit_callbacks import FitTask
 from ._linear import SoftmaxLinearMixin
 from ._online import fit_sgd, partial_fit_classes, partial_fit_step, sgd_only
 from ._scoring import score as _score
-from ._solvers import SCHEDULES, lbfgs, owlqn
+from ._solvers import SCHEDULES, l1_lbfgsb, lbfgs
 from ._training import TrainingMixin, transactional
 
 __all__ = ["SoftmaxClassifier"]
@@ -411,7 +411,7 @@ class SoftmaxClassifier(
             else:
                 record = None
                 objective = self._objective(X, targets, sw)
-                solve = lbfgs if objective.is_smooth else owlqn
+                solve = lbfgs if objective.is_smooth else l1_lbfgsb
                 result = solve(
                     objective,
                     theta0,

@@ -28,7 +28,7 @@ from ._classifier import SoftmaxClassifier
 from ._compat import _check_method_params
 from ._config import compute_threads, resolve_n_threads
 from ._penalty import ElasticNet
-from ._solvers import lbfgs, owlqn
+from ._solvers import l1_lbfgsb, lbfgs
 
 __all__ = [
     "CVProblem",
@@ -114,9 +114,10 @@ class FoldPath:
 def solve(objective, theta0, *, max_iter, tol, verbose):
     """Minimise ``objective`` as ``SoftmaxClassifier(solver="lbfgs")`` does.
 
-    L-BFGS for a smooth objective, OWL-QN for one with an L1 part.
+    L-BFGS for a smooth objective, L-BFGS-B on the split coefficients for
+    one with an L1 part.
     """
-    solver = lbfgs if objective.is_smooth else owlqn
+    solver = lbfgs if objective.is_smooth else l1_lbfgsb
     return solver(objective, theta0, max_iter=max_iter, tol=tol, verbose=verbose)
 
 

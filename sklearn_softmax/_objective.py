@@ -192,6 +192,16 @@ class SoftmaxObjective:
         """Return the L1 part of the objective at ``theta`` (0 without one)."""
         return self.penalty.l1_value(self._coef(theta)) / self.sw_sum
 
+    def l1_weights(self):
+        """Weight of ``|theta_j|`` in the objective, for every parameter.
+
+        ``penalty.l1 / S`` for coefficients, 0 for intercepts: the L1 part of
+        the objective is ``l1_weights() @ abs(theta)``.
+        """
+        lam = np.zeros(self.n_params)
+        self._coef(lam)[...] = self.penalty.l1 / self.sw_sum
+        return lam
+
     def pseudo_gradient(self, theta, grad):
         """Minimum-norm subgradient of the objective, given the smooth gradient.
 

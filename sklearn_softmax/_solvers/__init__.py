@@ -5,6 +5,7 @@ Every solver returns a :class:`SolverResult` and uses only the methods of the
 """
 
 from ._contract import Objective
+from ._l1_lbfgsb import l1_lbfgsb
 from ._lbfgs import TWO_LOOP_MIN_PARAMS, lbfgs
 from ._owlqn import owlqn
 from ._result import SolverResult
@@ -19,6 +20,7 @@ __all__ = [
     "SolverResult",
     "TWO_LOOP_MIN_PARAMS",
     "lbfgs",
+    "l1_lbfgsb",
     "lbfgs_two_loop",
     "owlqn",
     "params_to_theta",

@@ -44,6 +44,9 @@ class Objective(Protocol):
     def nonsmooth_value(self, theta: np.ndarray) -> float:
         """``g(theta)``."""
 
+    def l1_weights(self) -> np.ndarray:
+        """Weight of every ``|theta_j|`` in ``g`` (zero for unpenalised entries)."""
+
     def pseudo_gradient(self, theta: np.ndarray, grad: np.ndarray) -> np.ndarray:
         """Minimum-norm subgradient of ``F`` given ``grad = grad f(theta)``."""
 
