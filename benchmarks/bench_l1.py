@@ -66,7 +66,7 @@ from sklearn_softmax import SoftmaxClassifier  # noqa: E402
 from sklearn_softmax._arrays import Targets  # noqa: E402
 from sklearn_softmax._config import compute_threads  # noqa: E402
 from sklearn_softmax._objective import SoftmaxObjective  # noqa: E402
-from sklearn_softmax._solvers import owlqn  # noqa: E402
+from sklearn_softmax._solvers import minimize_l1  # noqa: E402
 
 # name: (n_samples, n_features, n_classes, nnz per row or None for dense)
 FULL_SHAPES = {
@@ -191,14 +191,16 @@ def ladder(X, y, C, l1_ratio, target, args, obj):
 
 
 def iterations_to(obj, target, tol, args):
-    """First OWL-QN iteration whose objective is at most ``target``.
+    """First iteration of the estimator's L1 solver with objective <= ``target``.
 
     The solver run directly on the estimator's objective from its start
     (zeros) follows the estimator's path, and its history has ``F`` after
     every iteration: this is how far the tolerance ladder overshoots.
     """
     with compute_threads(args.n_jobs):
-        result = owlqn(obj, np.zeros(obj.n_params), max_iter=args.max_iter, tol=tol)
+        result = minimize_l1(
+            obj, np.zeros(obj.n_params), max_iter=args.max_iter, tol=tol
+        )
     hits = np.flatnonzero(np.asarray(result.history) <= target)
     return int(hits[0]) + 1 if hits.size else -1
 

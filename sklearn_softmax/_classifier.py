@@ -16,7 +16,7 @@ from ._fit_callbacks import FitTask
 from ._linear import SoftmaxLinearMixin
 from ._online import fit_sgd, partial_fit_classes, partial_fit_step, sgd_only
 from ._scoring import score as _score
-from ._solvers import SCHEDULES, l1_lbfgsb, lbfgs
+from ._solvers import SCHEDULES, lbfgs, minimize_l1
 from ._training import TrainingMixin, transactional
 
 __all__ = ["SoftmaxClassifier"]
@@ -109,8 +109,9 @@ class SoftmaxClassifier(
     l1_ratio : float in [0, 1], default=0.0
         Elastic-net mixing, as in ``LogisticRegression``: 0 is the L2 penalty,
         1 the L1 penalty (sparse coefficients with exact zeros), values in
-        between mix both. With ``l1_ratio > 0``, ``"lbfgs"`` runs OWL-QN, the
-        L-BFGS method for an L1 term, and ``"sgd"`` ends every update with the
+        between mix both. With ``l1_ratio > 0``, ``"lbfgs"`` runs L-BFGS-B on
+        the split coefficients ``W = W+ - W-`` (bounds ``W+, W- >= 0``), and
+        ``"sgd"`` ends every update with the
         cumulative L1 penalty of ``SGDClassifier``. The coefficients of an L1 or
         elastic-net fit are not centred over classes.
     fit_intercept : bool, default=True
@@ -119,9 +120,10 @@ class SoftmaxClassifier(
         Optimisation algorithm. ``"lbfgs"`` uses :func:`scipy.optimize.minimize`
         with the options ``LogisticRegression`` uses; from 50,000 parameters on
         it takes the same steps by a faster two-loop recursion (see the user
-        guide's solver page). With ``l1_ratio > 0`` it is OWL-QN, which
-        stops when the largest entry of the minimum-norm subgradient falls
-        below ``tol``. ``"sgd"`` is minibatch
+        guide's solver page). With ``l1_ratio > 0`` it is L-BFGS-B on the
+        split coefficients, followed where needed by OWL-QN, so that it stops
+        when the largest entry of the minimum-norm subgradient falls below
+        ``tol``. ``"sgd"`` is minibatch
         stochastic gradient descent on the same objective (every minibatch
         gradient is an unbiased estimate of the full gradient); it also
         enables :meth:`partial_fit`.
@@ -411,7 +413,7 @@ class SoftmaxClassifier(
             else:
                 record = None
                 objective = self._objective(X, targets, sw)
-                solve = lbfgs if objective.is_smooth else l1_lbfgsb
+                solve = lbfgs if objective.is_smooth else minimize_l1
                 result = solve(
                     objective,
                     theta0,

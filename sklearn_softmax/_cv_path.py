@@ -28,7 +28,7 @@ from ._classifier import SoftmaxClassifier
 from ._compat import _check_method_params
 from ._config import compute_threads, resolve_n_threads
 from ._penalty import ElasticNet
-from ._solvers import l1_lbfgsb, lbfgs
+from ._solvers import lbfgs, minimize_l1
 
 __all__ = [
     "CVProblem",
@@ -117,7 +117,7 @@ def solve(objective, theta0, *, max_iter, tol, verbose):
     L-BFGS for a smooth objective, L-BFGS-B on the split coefficients for
     one with an L1 part.
     """
-    solver = lbfgs if objective.is_smooth else l1_lbfgsb
+    solver = lbfgs if objective.is_smooth else minimize_l1
     return solver(objective, theta0, max_iter=max_iter, tol=tol, verbose=verbose)
 
 

@@ -5,7 +5,7 @@ Every solver returns a :class:`SolverResult` and uses only the methods of the
 """
 
 from ._contract import Objective
-from ._l1_lbfgsb import l1_lbfgsb
+from ._l1_lbfgsb import L1_TWO_LOOP_MIN_PARAMS, l1_lbfgsb, minimize_l1
 from ._lbfgs import TWO_LOOP_MIN_PARAMS, lbfgs
 from ._owlqn import owlqn
 from ._result import SolverResult
@@ -20,7 +20,9 @@ __all__ = [
     "SolverResult",
     "TWO_LOOP_MIN_PARAMS",
     "lbfgs",
+    "L1_TWO_LOOP_MIN_PARAMS",
     "l1_lbfgsb",
+    "minimize_l1",
     "lbfgs_two_loop",
     "owlqn",
     "params_to_theta",

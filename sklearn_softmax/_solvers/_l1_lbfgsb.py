@@ -39,7 +39,26 @@ from ._owlqn import owlqn
 from ._result import MSG_CALLBACK, MSG_LINE_SEARCH, SolverResult
 from ._two_loop import print_iteration
 
-__all__ = ["l1_lbfgsb"]
+__all__ = ["L1_TWO_LOOP_MIN_PARAMS", "l1_lbfgsb", "minimize_l1"]
+
+#: From this many parameters L1 fits run OWL-QN on the parallel two-loop
+#: recursion: L-BFGS-B's bookkeeping over the doubled variables then costs
+#: most of an evaluation (83 against 115 ms per iteration at 400,000
+#: parameters), where OWL-QN's costs 15 ms.
+L1_TWO_LOOP_MIN_PARAMS = 50_000
+
+
+def minimize_l1(objective, theta0, **options):
+    """Minimise an L1 objective with the solver for its size (L-BFGS-B or OWL-QN).
+
+    Below :data:`L1_TWO_LOOP_MIN_PARAMS` parameters :func:`l1_lbfgsb`, which
+    needs several times fewer iterations on correlated features; from there
+    on :func:`~._owlqn.owlqn`, whose iterations cost little beyond the
+    evaluation. ``options`` are those of both.
+    """
+    if np.size(theta0) >= L1_TWO_LOOP_MIN_PARAMS:
+        return owlqn(objective, theta0, **options)
+    return l1_lbfgsb(objective, theta0, **options)
 
 
 def l1_lbfgsb(objective, theta0, *, max_iter=100, tol=1e-4, verbose=0, callback=None):
