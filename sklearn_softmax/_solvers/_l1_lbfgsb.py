@@ -166,7 +166,11 @@ def l1_lbfgsb(objective, theta0, *, max_iter=100, tol=1e-4, verbose=0, callback=
     )
     if stopped or n_iter >= max_iter:
         return result
-    _, g = objective.loss_gradient(theta)
+    # L-BFGS-B's last evaluation is nearly always at the point it returns.
+    if np.array_equal(last.get("z"), res.x):
+        g = last["g"]
+    else:
+        _, g = objective.loss_gradient(theta)
     if objective.optimality(theta, g) <= tol:
         return result
     return _polish(objective, result, max_iter, tol, verbose, callback)
