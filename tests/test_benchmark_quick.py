@@ -162,3 +162,16 @@ def test_one_objective_is_logistic_regressions(bench, k):
         X, Targets.from_labels(y, k), np.ones(300), C=C, fit_intercept=True
     )
     assert np.isclose(f, obj.loss(obj.pack(coef, intercept)), rtol=1e-12)
+
+
+def test_machine_header_without_lscpu(bench, monkeypatch):
+    common = bench._common
+
+    def no_lscpu(*args, **kwargs):
+        raise OSError("no lscpu")
+
+    monkeypatch.setattr(common.subprocess, "run", no_lscpu)
+    cpu, caches = common.cpu_info()
+    assert cpu["CPU(s)"].isdigit()
+    if Path("/sys/devices/system/cpu/cpu0/cache").is_dir():
+        assert any(key.startswith("L1") for key in caches), caches
