@@ -12,7 +12,8 @@ The three searches choose ``C`` over the same grid (``--n-Cs`` values of
 * ``GridSearchCV(SoftmaxClassifier(), {"C": Cs}, cv)``: every grid point of
   every fold fitted from zeros, the data term rebuilt every time.
 
-Shapes (the synthetic data of ``benchmarks/bench_lbfgs.py``, imported): a
+Shapes (the synthetic data of ``benchmarks/bench_lbfgs.py``, from
+``benchmarks/_common.py``): a
 dense 50k x 100 x 10 problem (standardised columns) and a CSR 50k x 5k x 10
 problem with 20 non-zeros per row. Every repeat runs the three searches, in
 an order that rotates from one repeat to the next; the table reports the
@@ -41,27 +42,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 import warnings
-from pathlib import Path
 
+import _common  # before sklearn_softmax: puts this checkout on sys.path
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegressionCV
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.preprocessing import StandardScaler
 
-_HERE = Path(__file__).resolve().parent
-# Benchmark the checkout this script is in, and reuse bench_lbfgs's and
-# bench_l1's helpers (benchmarks/ is a directory of scripts, not a package).
-for _path in (str(_HERE.parent), str(_HERE)):
-    if _path not in sys.path:
-        sys.path.insert(0, _path)
-
-import bench_l1  # noqa: E402
-import bench_lbfgs  # noqa: E402
-
-from sklearn_softmax import SoftmaxClassifier, SoftmaxClassifierCV  # noqa: E402
+from sklearn_softmax import SoftmaxClassifier, SoftmaxClassifierCV
 
 # name: (n_samples, n_features, n_classes, nnz per row or None for dense)
 FULL_SHAPES = {
@@ -80,9 +70,9 @@ METHODS = ("ours", "lrcv", "grid")
 
 
 def make_data(shape, seed=0):
-    """bench_lbfgs's synthetic data; dense columns standardised."""
+    """The benchmarks' synthetic data; dense columns standardised."""
     n, d, k, nnz = shape
-    X, y = bench_lbfgs.make_data(n, d, k, nnz, np.float64, seed=seed)
+    X, y = _common.make_data(n, d, k, nnz, np.float64, seed=seed)
     if nnz is None:
         X = np.ascontiguousarray(StandardScaler().fit_transform(X))
     return X, y
@@ -111,15 +101,6 @@ def make_search(which, Cs, cv, args):
     )
 
 
-def timed_fit(search, X, y):
-    with warnings.catch_warnings():
-        # Weak penalties may reach max_iter: the same budget for all three.
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        t0 = time.perf_counter()
-        search.fit(X, y)
-        return time.perf_counter() - t0
-
-
 def chosen_C(which, search):
     return float(search.best_params_["C"] if which == "grid" else search.C_)
 
@@ -145,13 +126,11 @@ def bench_case(name, shape, args):
         SoftmaxClassifier(max_iter=3).fit(X, y)
     times = {m: [] for m in METHODS}
     fitted = {}
-    for rep in range(args.repeats):
-        shift = rep % len(METHODS)
-        for which in METHODS[shift:] + METHODS[:shift]:
-            search = make_search(which, Cs, cv, args)
-            times[which].append(timed_fit(search, X, y))
-            fitted[which] = search
-    med = {m: float(np.median(t)) for m, t in times.items()}
+    for _rep, which in _common.round_robin(METHODS, args.repeats):
+        # Weak penalties may reach max_iter: the same budget for all three.
+        t, fitted[which] = _common.timed_fit(make_search(which, Cs, cv, args), X, y)
+        times[which].append(t)
+    med = {m: _common.median(t) for m, t in times.items()}
     scores = {m: fold_scores(m, fitted[m], args.cv) for m in METHODS}
     diff = {m: np.abs(scores["ours"] - scores[m]) for m in ("lrcv", "grid")}
     # At our chosen C, a well penalised and converged grid point.
@@ -200,28 +179,14 @@ COLUMNS = [
 ]
 
 
-def print_table(rows, info):
-    print("# machine")
-    for key, value in info.items():
-        print(f"#   {key}: {value}")
-    width = [
-        max(len(head), len(fmt.format(rows[0][key])) if rows else 8)
-        for head, fmt, key in COLUMNS
-    ]
-    print(" ".join(f"{h:>{w}}" for (h, _, _), w in zip(COLUMNS, width, strict=True)))
-    for row in rows:
-        cells = (fmt.format(row[key]) for _, fmt, key in COLUMNS)
-        print(" ".join(f"{c:>{w}}" for c, w in zip(cells, width, strict=True)))
-    for name, dims in {row["shape"]: row["dims"] for row in rows}.items():
-        print(f"#   {name}: {dims}")
-    print(
-        "# times: medians over repeats (the order of the three searches "
-        "rotates); xlrcv, xgrid: their median over ours; it: solver "
-        "iterations over all folds and Cs (refit not counted); max dS: "
-        "largest |difference| of our per-fold scores from theirs (dS@C: at our "
-        "chosen C); the largest ones come from weak penalties that stop at "
-        "max_iter"
-    )
+NOTE = (
+    "# times: medians over repeats (the order of the three searches "
+    "rotates); xlrcv, xgrid: their median over ours; it: solver "
+    "iterations over all folds and Cs (refit not counted); max dS: "
+    "largest |difference| of our per-fold scores from theirs (dS@C: at our "
+    "chosen C); the largest ones come from weak penalties that stop at "
+    "max_iter"
+)
 
 
 def run(argv=None):
@@ -251,7 +216,7 @@ def run(argv=None):
         rows.append(bench_case(name, shape, args))
         if not args.quick:
             print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
-    info = bench_l1.machine()
+    info = _common.machine()
     info["Cs, cv, scoring"] = (
         f"np.logspace(-4, 4, {args.n_Cs})",
         f"StratifiedKFold({args.cv})",
@@ -259,10 +224,8 @@ def run(argv=None):
     )
     info["tol, max_iter, n_jobs"] = (TOL, args.max_iter, args.n_jobs)
     info["repeats"] = args.repeats
-    print_table(rows, info)
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump({"machine": info, "rows": rows}, fh, indent=1)
+    _common.print_table(rows, info, COLUMNS, NOTE)
+    _common.save_json(args.json, {"machine": info, "rows": rows})
     return {"machine": info, "rows": rows}
 
 

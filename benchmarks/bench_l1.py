@@ -41,32 +41,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
-import time
-import warnings
-from pathlib import Path
 
+import _common  # before sklearn_softmax: puts this checkout on sys.path
+import bench_lbfgs
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
-from threadpoolctl import threadpool_limits
 
-_HERE = Path(__file__).resolve().parent
-# Benchmark the checkout this script is in, and reuse bench_lbfgs's helpers
-# (benchmarks/ is a directory of scripts, not a package).
-for _path in (str(_HERE.parent), str(_HERE)):
-    if _path not in sys.path:
-        sys.path.insert(0, _path)
-
-import bench_lbfgs  # noqa: E402
-
-from sklearn_softmax import SoftmaxClassifier  # noqa: E402
-from sklearn_softmax._arrays import Targets  # noqa: E402
-from sklearn_softmax._config import compute_threads  # noqa: E402
-from sklearn_softmax._objective import SoftmaxObjective  # noqa: E402
-from sklearn_softmax._solvers import minimize_l1  # noqa: E402
+from sklearn_softmax import SoftmaxClassifier
+from sklearn_softmax._arrays import Targets
+from sklearn_softmax._config import compute_threads
+from sklearn_softmax._objective import SoftmaxObjective
+from sklearn_softmax._solvers import minimize_l1
 
 # name: (n_samples, n_features, n_classes, nnz per row or None for dense)
 FULL_SHAPES = {
@@ -92,9 +79,9 @@ SAGA_TOL = 1e-4
 
 
 def make_data(shape, seed=0):
-    """bench_lbfgs's synthetic data; dense columns standardised."""
+    """The benchmarks' synthetic data; dense columns standardised."""
     n, d, k, nnz = shape
-    X, y = bench_lbfgs.make_data(n, d, k, nnz, np.float64, seed=seed)
+    X, y = _common.make_data(n, d, k, nnz, np.float64, seed=seed)
     if nnz is None:
         X = np.ascontiguousarray(StandardScaler().fit_transform(X))
     return X, y
@@ -153,25 +140,15 @@ def fit_saga(X, y, C, l1_ratio, max_iter, seed):
         max_iter=max_iter,
         random_state=seed,
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        # saga is single-threaded; one BLAS thread for the same conditions.
-        with threadpool_limits(1, "blas"):
-            t0 = time.perf_counter()
-            model.fit(X, y)
-            return time.perf_counter() - t0, model
+    # saga is single-threaded; one BLAS thread for the same conditions.
+    return _common.timed_fit(model, X, y, one_blas=True)
 
 
 def fit_ours(X, y, C, l1_ratio, tol, max_iter, n_jobs):
     model = SoftmaxClassifier(
         C=C, l1_ratio=l1_ratio, tol=tol, max_iter=max_iter, n_jobs=n_jobs
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        with threadpool_limits(1, "blas"):
-            t0 = time.perf_counter()
-            model.fit(X, y)
-            return time.perf_counter() - t0, model
+    return _common.timed_fit(model, X, y, one_blas=True)
 
 
 def ladder(X, y, C, l1_ratio, target, args, obj):
@@ -180,14 +157,13 @@ def ladder(X, y, C, l1_ratio, target, args, obj):
     Returns the time, model, objective and tol of the first fit that
     matches (the last one tried if none does) and the whole ladder's time.
     """
-    total = 0.0
-    for tol in TOL_LADDER:
-        t, model = fit_ours(X, y, C, l1_ratio, tol, args.max_iter, args.n_jobs)
-        total += t
-        f = objective_at(obj, model.coef_, model.intercept_)
-        if f <= target:
-            break
-    return t, model, f, tol, total
+    refit = _common.refit_until(
+        lambda tol: fit_ours(X, y, C, l1_ratio, tol, args.max_iter, args.n_jobs),
+        lambda model: objective_at(obj, model.coef_, model.intercept_),
+        target,
+        TOL_LADDER,
+    )
+    return refit.seconds, refit.model, refit.objective, refit.tol, refit.ladder_s
 
 
 def iterations_to(obj, target, tol, args):
@@ -216,28 +192,26 @@ def bench_case(name, shape, l1_ratio, args):
     t_saga, t_ours = [], []
     f_saga = target = tol = ladder_s = None
     saga = ours = None
-    for rep in range(args.repeats):
-        # Alternate the order; the first repeat runs saga first (it sets
-        # the target) and searches the tolerance.
-        order = ("saga", "ours") if rep % 2 == 0 else ("ours", "saga")
-        for which in order:
-            if which == "saga":
-                t, saga = fit_saga(X, y, C, l1_ratio, args.saga_max_iter, args.seed)
-                t_saga.append(t)
-                if f_saga is None:
-                    f_saga = objective_at(obj, saga.coef_, saga.intercept_)
-                    target = f_saga * (1.0 + MATCH_RTOL)
-            elif tol is None:
-                t, ours, f_ours, tol, ladder_s = ladder(
-                    X, y, C, l1_ratio, target, args, obj
-                )
-                t_ours.append(t)
-            else:
-                t, ours = fit_ours(X, y, C, l1_ratio, tol, args.max_iter, args.n_jobs)
-                t_ours.append(t)
+    # Alternate the order; the first repeat runs saga first (it sets the
+    # target) and searches the tolerance.
+    for _rep, which in _common.round_robin(("saga", "ours"), args.repeats):
+        if which == "saga":
+            t, saga = fit_saga(X, y, C, l1_ratio, args.saga_max_iter, args.seed)
+            t_saga.append(t)
+            if f_saga is None:
+                f_saga = objective_at(obj, saga.coef_, saga.intercept_)
+                target = f_saga * (1.0 + MATCH_RTOL)
+        elif tol is None:
+            t, ours, f_ours, tol, ladder_s = ladder(
+                X, y, C, l1_ratio, target, args, obj
+            )
+            t_ours.append(t)
+        else:
+            t, ours = fit_ours(X, y, C, l1_ratio, tol, args.max_iter, args.n_jobs)
+            t_ours.append(t)
     f_ours = objective_at(obj, ours.coef_, ours.intercept_)
     it_match = iterations_to(obj, target, tol, args)
-    med_saga, med_ours = float(np.median(t_saga)), float(np.median(t_ours))
+    med_saga, med_ours = _common.median(t_saga), _common.median(t_ours)
     proba_diff = np.max(np.abs(saga.predict_proba(X) - ours.predict_proba(X)))
     return {
         "shape": name,
@@ -265,21 +239,6 @@ def bench_case(name, shape, l1_ratio, args):
     }
 
 
-def machine():
-    """bench_lbfgs's machine header, plus the cache sizes lscpu reports."""
-    info = bench_lbfgs.machine()
-    if not any("cache" in key.lower() for key in info):
-        try:
-            out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-        except OSError:
-            out = ""
-        for line in out.splitlines():
-            key, _, value = line.partition(":")
-            if key.strip().endswith("cache"):
-                info[key.strip()] = value.strip()
-    return info
-
-
 COLUMNS = [
     ("shape", "{:<6}", "shape"),
     ("r", "{:>4.2f}", "l1_ratio"),
@@ -303,27 +262,13 @@ COLUMNS = [
 ]
 
 
-def print_table(rows, info):
-    print("# machine")
-    for key, value in info.items():
-        print(f"#   {key}: {value}")
-    width = [
-        max(len(head), len(fmt.format(rows[0][key])) if rows else 8)
-        for head, fmt, key in COLUMNS
-    ]
-    print(" ".join(f"{h:>{w}}" for (h, _, _), w in zip(COLUMNS, width, strict=True)))
-    for row in rows:
-        cells = (fmt.format(row[key]) for _, fmt, key in COLUMNS)
-        print(" ".join(f"{c:>{w}}" for c, w in zip(cells, width, strict=True)))
-    for name, dims in {row["shape"]: row["dims"] for row in rows}.items():
-        print(f"#   {name}: {dims}")
-    print(
-        "# times: medians over repeats (saga and ours alternate which runs "
-        "first); ours at the first tol of the ladder with "
-        f"F_ours <= F_saga (1 + {MATCH_RTOL:g}); ladder s: the whole ladder "
-        "of the first repeat; it@F: our first iteration with F <= that "
-        "bound (-1: none)"
-    )
+NOTE = (
+    "# times: medians over repeats (saga and ours alternate which runs "
+    "first); ours at the first tol of the ladder with "
+    f"F_ours <= F_saga (1 + {MATCH_RTOL:g}); ladder s: the whole ladder "
+    "of the first repeat; it@F: our first iteration with F <= that "
+    "bound (-1: none)"
+)
 
 
 def run(argv=None):
@@ -357,7 +302,7 @@ def run(argv=None):
             rows.append(bench_case(name, shape, l1_ratio, args))
             if not args.quick:
                 print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
-    info = machine()
+    info = _common.machine()
     info["saga tol, max_iter, random_state"] = (
         SAGA_TOL,
         args.saga_max_iter,
@@ -365,10 +310,8 @@ def run(argv=None):
     )
     info["ours max_iter, n_jobs"] = (args.max_iter, args.n_jobs)
     info["repeats"] = args.repeats
-    print_table(rows, info)
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump({"machine": info, "rows": rows}, fh, indent=1)
+    _common.print_table(rows, info, COLUMNS, NOTE)
+    _common.save_json(args.json, {"machine": info, "rows": rows})
     return {"machine": info, "rows": rows}
 
 

@@ -1,26 +1,43 @@
-"""Benchmark: SoftmaxClassifier against LogisticRegression (lbfgs), one process.
+"""Benchmark: SoftmaxClassifier against LogisticRegression and its peers, one process.
 
-For every synthetic shape and dtype the script fits
+For every synthetic shape and dtype the script fits the columns of
+``benchmarks/_peers.py``: ours (``SoftmaxClassifier`` with solver lbfgs, and
+newton-cg and auto where the estimator has them), ``LR1`` and ``LR``
+(``LogisticRegression`` lbfgs with one and with the default BLAS threads),
+``skx`` (scikit-learn-intelex, when importable), ``saga`` (CSR shapes) and
+``nchol`` (newton-cholesky where its Hessian fits in memory), all with
+``C=1``. Every final objective is LogisticRegression's, computed by one
+float64 function (``_peers.lr_objective``) at each model's coefficients.
 
-* ``LogisticRegression`` with default BLAS threads,
-* ``LogisticRegression`` under ``threadpool_limits(1, "blas")``,
-* ``SoftmaxClassifier`` (default ``n_jobs``: all numba threads, BLAS at 1),
+Two modes:
 
-with the same ``C``, ``tol`` and ``max_iter``, and reports fit times, ratios,
-iterations and the final objective of each model, both computed by the same
-float64 ``SoftmaxObjective`` at the model's coefficients. It also times one
-loss-and-gradient evaluation against a machine bound
-``max(4 n d K / GEMM rate, bytes of X / read bandwidth)`` (``nnz`` instead of
-``n d`` for CSR), its 1 -> 2 thread scaling, and, in fresh processes, import
-plus first fit with a warm compile cache and with a cold one.
+* default: the same ``tol`` (1e-4) and ``max_iter`` for every column; times,
+  iterations and final objectives (``F/Fmin-1``: against the lowest of the
+  row);
+* ``--matched``: a tight reference, the lower objective of ours at
+  ``tol=1e-10`` and LR1 at ``tol=1e-12``, gives ``F*``; every column is
+  refitted with ``tol`` 1e-4, 3.2e-5, 1e-5, ... until its objective is at
+  most ``F* (1 + 1e-6)``, and its time is that of the first fit that gets
+  there (``tol`` reported), or "not reached" with its best objective.
+
+Times are medians of ``--repeat`` (default 3) runs that take turns: every
+repeat fits every column once, in an order that rotates (in matched mode the
+first repeat is the tolerance ladder). The ratio table gives, for each of our
+columns, the median time of every peer over ours, measured in this one run.
+The script also times one loss-and-gradient evaluation against a machine
+bound ``max(4 n d K / GEMM rate, bytes of X / read bandwidth)`` (``nnz``
+instead of ``n d`` for CSR), its 1 -> 2 thread scaling, and, in fresh
+processes, import plus first fit with a warm compile cache and a cold one.
 
 Usage::
 
     python benchmarks/bench_lbfgs.py --quick          # tiny shapes, < 1 minute
     python benchmarks/bench_lbfgs.py --full --json out.json
+    python benchmarks/bench_lbfgs.py --full --matched --json matched.json
 
 OpenBLAS kernel selection (``OPENBLAS_CORETYPE``) changes numpy's speed; the
-header prints what threadpoolctl reports so that runs can be compared.
+header prints what threadpoolctl reports, the CPU model and its caches, so
+that runs can be compared. The script asserts no timings.
 """
 
 from __future__ import annotations
@@ -28,24 +45,22 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
-import time
-import warnings
 
+import _common  # before sklearn_softmax: puts this checkout on sys.path
+import _peers
 import numpy as np
 import scipy.sparse as sp
-from sklearn.datasets import make_classification
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression
-from threadpoolctl import threadpool_info, threadpool_limits
 
-from sklearn_softmax import SoftmaxClassifier
 from sklearn_softmax._arrays import Targets
 from sklearn_softmax._config import compute_threads
 from sklearn_softmax._objective import SoftmaxObjective
+
+# Kept importable from here: bench_cv and bench_l1 used to take it from us.
+make_data = _common.make_data
+best_time = _common.best_time
 
 # name: (n_samples, n_features, n_classes, nnz per row or None for dense)
 FULL_SHAPES = {
@@ -55,6 +70,8 @@ FULL_SHAPES = {
     "csr": (100_000, 20_000, 20, 50),
     "classes100": (20_000, 100, 100, None),
     "binary": (100_000, 100, 2, None),
+    "csr50k": (100_000, 50_000, 50, 50),
+    "csr100k": (200_000, 100_000, 10, 5),
 }
 QUICK_SHAPES = {
     "small": (2_000, 20, 4, None),
@@ -62,89 +79,15 @@ QUICK_SHAPES = {
     "classes30": (1_000, 20, 30, None),
     "binary": (2_000, 20, 2, None),
 }
+COLUMNS = (*_peers.OURS, *_peers.PEERS)
 C = 1.0
-
-
-def make_data(n, d, k, nnz, dtype, seed=0):
-    """Synthetic, not separable data with realistic conditioning.
-
-    Dense: ``make_classification`` (informative clusters plus redundant,
-    correlated features, 5% flipped labels), which takes L-BFGS tens to
-    hundreds of iterations like real data. CSR: ``nnz`` entries per row in
-    columns drawn with a skewed popularity (like words in text) and labels
-    drawn from a softmax model.
-    """
-    rng = np.random.default_rng(seed)
-    if nnz is None:
-        X, y = make_classification(
-            n_samples=n,
-            n_features=d,
-            n_informative=max(2, min(d // 2, 4 * k)),
-            n_redundant=d // 4,
-            n_classes=k,
-            n_clusters_per_class=1,
-            flip_y=0.05,
-            random_state=seed,
-        )
-        return X.astype(dtype), y
-    cols = (d * rng.random(n * nnz) ** 3).astype(np.int64)
-    X = sp.csr_matrix(
-        (rng.random(n * nnz), cols, np.arange(0, n * nnz + 1, nnz)), shape=(n, d)
-    )
-    X.sum_duplicates()
-    W = rng.standard_normal((k, d)) * (4.0 / np.sqrt(nnz))
-    Z = np.asarray(X @ W.T)
-    P = np.exp(Z - Z.max(axis=1, keepdims=True))
-    P /= P.sum(axis=1, keepdims=True)
-    y = np.minimum((P.cumsum(axis=1) < rng.random((n, 1))).sum(axis=1), k - 1)
-    return X.astype(dtype), y
-
-
-def objective_at(X, y, coef, intercept):
-    """Objective of ``(coef, intercept)`` in the estimator's convention."""
-    k = int(y.max()) + 1
-    X64 = X.astype(np.float64)
-    obj = SoftmaxObjective(
-        X64,
-        Targets.from_labels(y, k),
-        np.ones(X.shape[0]),
-        C=C,
-        fit_intercept=True,
-    )
-    coef = np.asarray(coef, dtype=np.float64)
-    intercept = np.asarray(intercept, dtype=np.float64)
-    if k == 2:  # one logistic row -> symmetric two-row softmax
-        coef = np.stack([-0.5 * coef[0], 0.5 * coef[0]])
-        intercept = np.array([-0.5 * intercept[0], 0.5 * intercept[0]])
-    with compute_threads(None):
-        return obj.loss(obj.pack(coef, intercept))
-
-
-def best_time(func, repeat):
-    """Smallest wall time of ``repeat`` calls and the last result."""
-    best, out = np.inf, None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = func()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
-
-
-def fit_lr(X, y, tol, max_iter, one_blas):
-    model = LogisticRegression(C=C, tol=tol, max_iter=max_iter)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        if one_blas:
-            with threadpool_limits(1, "blas"):
-                return model.fit(X, y)
-        return model.fit(X, y)
-
-
-def fit_ours(X, y, tol, max_iter):
-    model = SoftmaxClassifier(C=C, tol=tol, max_iter=max_iter)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return model.fit(X, y)
+#: --matched: a column matches when ``F <= F* (1 + MATCH_RTOL)``.
+MATCH_RTOL = 1e-6
+#: --matched: the reference runs (ours, LR1) and their tolerances.
+REFERENCE_TOL = {"ours": 1e-10, "LR1": 1e-12}
+#: --matched: tolerances tried, loosest first, from --tol on (half decades:
+#: the matching fit overshoots F* by little).
+TOL_LADDER = tuple(10.0 ** (-e / 2) for e in range(0, 27))
 
 
 def machine_rates(dtype, quick):
@@ -165,19 +108,16 @@ def eval_times(X, y, quick):
         X, Targets.from_labels(y, k), np.ones(X.shape[0]), C=C, fit_intercept=True
     )
     theta = np.random.default_rng(1).standard_normal(obj.n_params) * 0.01
-    repeat = 5 if quick else 15
-    settings = (("default", None), ("1", 1), ("2", 2))
-    out = dict.fromkeys((label for label, _ in settings), np.inf)
-    for _label, n_jobs in settings:
+    settings = {"default": None, "1": 1, "2": 2}
+    out = dict.fromkeys(settings, np.inf)
+    for n_jobs in settings.values():
         with compute_threads(n_jobs):
             obj.loss_gradient(theta)  # compile / warm caches
-    # The settings take turns, so that a slow spell of a shared machine does
-    # not fall on one of them only (the 1 -> 2 scaling compares them).
-    for _ in range(repeat):
-        for label, n_jobs in settings:
-            with compute_threads(n_jobs):
-                t, _ = best_time(lambda: obj.loss_gradient(theta), 1)
-            out[label] = min(out[label], t)
+    # The settings take turns (the 1 -> 2 scaling compares them).
+    for _, label in _common.round_robin(settings, 5 if quick else 15):
+        with compute_threads(settings[label]):
+            t, _ = best_time(lambda: obj.loss_gradient(theta), 1)
+        out[label] = min(out[label], t)
     return out
 
 
@@ -192,43 +132,147 @@ def bound_seconds(X, k, rates):
     return max(4.0 * work * k / gemm, nbytes / bandwidth)
 
 
+def reference(X, y, cols, args):
+    """``F*``: the lower final objective of the two tight reference fits."""
+    runs = {}
+    for name, tol in REFERENCE_TOL.items():
+        t, model, _ = _peers.fit(cols[name], X, y, tol, args.ref_max_iter)
+        runs[name] = {
+            "tol": tol,
+            "s": t,
+            "iter": _peers.n_iter(model),
+            "objective": objective(X, y, model),
+        }
+    best = min(runs, key=lambda name: runs[name]["objective"])
+    return runs[best]["objective"], best, runs
+
+
+def objective(X, y, model):
+    return _peers.lr_objective(X, y, model.coef_, model.intercept_, C)
+
+
 def bench_case(name, shape, dtype, args, rates):
     n, d, k, nnz = shape
     X, y = make_data(n, d, k, nnz, dtype)
-    # Compile this dtype/format's kernels before timing (reported separately).
-    fit_ours(X[:64], np.arange(64) % k, args.tol, 3)
-    long_fit = n * d * k >= 5e7 if nnz is None else nnz * n * k >= 2e7
-    rep = 1 if (long_fit and not args.quick) else args.repeat
-    t_lr, lr = best_time(lambda: fit_lr(X, y, args.tol, args.max_iter, False), rep)
-    t_lr1, lr1 = best_time(lambda: fit_lr(X, y, args.tol, args.max_iter, True), rep)
-    t_ours, ours = best_time(lambda: fit_ours(X, y, args.tol, args.max_iter), rep)
-    f_lr = objective_at(X, y, lr.coef_, lr.intercept_)
-    f_ours = objective_at(X, y, ours.coef_, ours.intercept_)
+    budget = args.hessian_budget
+    cols = {c.name: c for c in _peers.columns(args.columns, C, d, k, nnz, budget)}
+    # The reference fits need ours and LR1 even where they are not shown.
+    ref_cols = {c.name: c for c in _peers.columns(REFERENCE_TOL, C, d, k, nnz, 0)}
+    run = [c for c in cols.values() if c.skip is None]
+    # Compile this dtype/format/size's kernels (ours) and load oneDAL (skx)
+    # before timing: three iterations on all rows.
+    for col in run:
+        if col.name in _peers.OURS or col.name == "skx":
+            _peers.fit(col, X, y, args.tol, 3)
+    out = {c.name: {"skip": c.skip, "times_s": []} for c in cols.values()}
+    row = {"shape": name, "dims": f"{n}x{d}x{k}" + (f" nnz/row={nnz}" if nnz else "")}
+    row.update(dtype=np.dtype(dtype).name, columns=out)
+    if args.matched:
+        f_ref, by, runs = reference(X, y, ref_cols, args)
+        target = f_ref * (1.0 + MATCH_RTOL)
+        row.update(reference_objective=f_ref, reference_by=by, reference_runs=runs)
+        row["target_objective"] = target
+    tols = [args.tol, *(t for t in TOL_LADDER if t < args.tol * (1 - 1e-9))]
+    for rep, cname in _common.round_robin([c.name for c in run], args.repeat):
+        col, res = cols[cname], out[cname]
+        if not args.matched:
+            t, model, note = _peers.fit(col, X, y, args.tol, args.max_iter)
+            res.update(model=model, note=note, tol=args.tol)
+        elif rep == 0:
+            refit, note = ladder(col, X, y, target, tols, args)
+            t, model = refit.seconds, refit.model
+            res.update(model=model, note=note, tol=refit.tol, reached=refit.reached)
+            res.update(ladder_s=refit.ladder_s, best_objective=refit.best_objective)
+        elif res["reached"]:
+            t, model, _ = _peers.fit(col, X, y, res["tol"], args.max_iter)
+        else:
+            continue  # its time is not one at the matched objective
+        res["times_s"].append(t)
+    summarise(X, y, row)
     ev = eval_times(X, y, args.quick)
     bound = bound_seconds(X, k, rates[np.dtype(dtype).name])
-    return {
-        "shape": name,
-        "dims": f"{n}x{d}x{k}" + (f" nnz/row={nnz}" if nnz else ""),
-        "dtype": np.dtype(dtype).name,
-        "fit_lr_s": t_lr,
-        "fit_lr_1blas_s": t_lr1,
-        "fit_ours_s": t_ours,
-        "ratio_lr": t_lr / t_ours,
-        "ratio_lr_1blas": t_lr1 / t_ours,
-        # Per iteration: slowly converging problems take paths that differ by
-        # rounding, so fit times partly measure the path.
-        "ratio_lr_1blas_per_iter": (t_lr1 / max(1, int(np.max(lr1.n_iter_))))
-        / (t_ours / max(1, int(np.max(ours.n_iter_)))),
-        "iter_lr": int(np.max(lr.n_iter_)),
-        "iter_ours": int(np.max(ours.n_iter_)),
-        "objective_lr": f_lr,
-        "objective_ours": f_ours,
-        "objective_rel_diff": (f_ours - f_lr) / abs(f_lr),
-        "eval_ms": 1e3 * ev["default"],
-        "bound_ms": 1e3 * bound,
-        "eval_over_bound": ev["default"] / bound,
-        "scaling_1_to_2": ev["1"] / ev["2"],
-    }
+    row.update(eval_ms=1e3 * ev["default"], bound_ms=1e3 * bound)
+    row.update(eval_over_bound=ev["default"] / bound, scaling_1_to_2=ev["1"] / ev["2"])
+    return row
+
+
+def ladder(col, X, y, target, tols, args):
+    """``(Refit, note)``: ``col`` refitted down ``tols`` until ``F <= target``."""
+    notes = []
+
+    def fit_at(tol):
+        t, model, note = _peers.fit(col, X, y, tol, args.max_iter)
+        notes.append(note)
+        return t, model
+
+    refit = _common.refit_until(
+        fit_at,
+        lambda model: objective(X, y, model),
+        target,
+        tols,
+        stop=_stopper(args.max_iter),
+    )
+    return refit, notes[-1]
+
+
+def summarise(X, y, row):
+    """Medians, iterations, objectives (and against what) and ratios of a row."""
+    out = row["columns"]
+    for res in out.values():
+        model = res.pop("model", None)
+        if model is not None:
+            res["median_s"] = _common.median(res["times_s"])
+            res["iter"] = _peers.n_iter(model)
+            res["objective"] = objective(X, y, model)
+    finals = [r["objective"] for r in out.values() if "iter" in r]
+    row["lowest_objective"] = min(finals, default=float("nan"))
+    base = row.get("reference_objective", row["lowest_objective"])
+    for res in out.values():
+        if "objective" in res:
+            res["rel"] = (res["objective"] - base) / abs(base)
+        if "best_objective" in res:
+            res["best_rel"] = (res["best_objective"] - base) / abs(base)
+    row["ratios"] = ratios(out)
+
+
+def _stopper(max_iter, patience=4):
+    """When a tol ladder ends: ``max_iter`` reached (a tighter tol cannot
+    help), or no lower objective in ``patience`` rungs in a row (two
+    decades; one rung often stops at the same iteration as the one before).
+    """
+    stalled = 0
+
+    def stop(model, f, f_prev):
+        nonlocal stalled
+        stalled = stalled + 1 if f >= f_prev else 0
+        return _peers.n_iter(model) >= max_iter or stalled >= patience
+
+    return stop
+
+
+def _timed(res):
+    """Median time of a column that ran (and, when matching, matched)."""
+    if "median_s" not in res or not res.get("reached", True):
+        return None
+    return res["median_s"]
+
+
+def ratios(out):
+    """``{ours column: {peer: peer median / ours median}}``.
+
+    None where either did not run or, matching, did not reach the target.
+    """
+    result = {}
+    for mine in _peers.OURS:
+        if mine not in out or out[mine]["skip"] is not None:
+            continue
+        t_mine = _timed(out[mine])
+        result[mine] = {}
+        for peer in _peers.PEERS:
+            t_peer = _timed(out.get(peer, {}))
+            ok = t_peer is not None and t_mine is not None
+            result[mine][peer] = t_peer / t_mine if ok else None
+    return result
 
 
 _STARTUP = """
@@ -248,7 +292,10 @@ print(t2 - t0, t2 - t1)
 def startup_times():
     """Import + first fit in fresh processes: warm cache and cold compile."""
     with tempfile.TemporaryDirectory() as cache:
-        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        # The checkout this script benchmarks, as in this process.
+        path = [str(_common.ROOT), os.environ.get("PYTHONPATH", "")]
+        path = os.pathsep.join(p for p in path if p)
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache, PYTHONPATH=path)
 
         def run():
             out = subprocess.run(
@@ -270,65 +317,94 @@ def startup_times():
     }
 
 
-def machine():
-    info = {"python": platform.python_version()}
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-        for line in out.splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() in ("Model name", "CPU(s)"):
-                info[key.strip()] = value.strip()
-    except OSError:
-        pass
-    import numba
-    import scipy
-    import sklearn
-
-    info["numba_threads"] = numba.config.NUMBA_NUM_THREADS
-    info["versions"] = (
-        f"numpy {np.__version__}, scipy {scipy.__version__}, "
-        f"scikit-learn {sklearn.__version__}, numba {numba.__version__}"
-    )
-    info["blas"] = sorted(
-        {
-            f"{p['internal_api']} {p.get('version')} {p.get('architecture')} "
-            f"threads={p['num_threads']}"
-            for p in threadpool_info()
-        }
-    )
-    info["OPENBLAS_CORETYPE"] = os.environ.get("OPENBLAS_CORETYPE", "(unset)")
-    return info
+def _status(res, matched):
+    if res["skip"]:
+        return f"skipped: {res['skip']}"
+    notes = [res["note"]] if res.get("note") else []
+    if matched and not res["reached"]:
+        notes.append(f"not reached, best F/F*-1 {res['best_rel']:.1e}")
+    return "; ".join(notes)
 
 
-def print_table(rows, startup, info):
-    print("# machine")
-    for key, value in info.items():
-        print(f"#   {key}: {value}")
-    cols = [
-        ("shape", "{:<10}", "shape"),
-        ("dtype", "{:<7}", "dtype"),
-        ("LR s", "{:>8.3f}", "fit_lr_s"),
-        ("LR1 s", "{:>8.3f}", "fit_lr_1blas_s"),
-        ("ours s", "{:>8.3f}", "fit_ours_s"),
-        ("xLR", "{:>6.1f}", "ratio_lr"),
-        ("xLR1", "{:>6.1f}", "ratio_lr_1blas"),
-        ("xLR1/it", "{:>7.1f}", "ratio_lr_1blas_per_iter"),
-        ("it LR", "{:>6d}", "iter_lr"),
-        ("it us", "{:>6d}", "iter_ours"),
-        ("obj LR", "{:>14.10f}", "objective_lr"),
-        ("obj ours", "{:>14.10f}", "objective_ours"),
-        ("rel diff", "{:>9.1e}", "objective_rel_diff"),
-        ("eval ms", "{:>8.2f}", "eval_ms"),
-        ("bound", "{:>7.2f}", "bound_ms"),
-        ("x bnd", "{:>6.1f}", "eval_over_bound"),
-        ("1->2", "{:>5.2f}", "scaling_1_to_2"),
-    ]
-    width = [len(fmt.format(rows[0][key])) if rows else 8 for _, fmt, key in cols]
-    print(" ".join(f"{h:>{w}}" for (h, _, _), w in zip(cols, width, strict=True)))
+def table_lines(rows, matched):
+    """The per-column lines (long format) and the ratio lines."""
+    lines, ratio_lines = [], []
     for row in rows:
-        print(" ".join(fmt.format(row[key]) for _, fmt, key in cols))
+        for cname, res in row["columns"].items():
+            lines.append(
+                {
+                    "shape": row["shape"],
+                    "dtype": row["dtype"],
+                    "column": cname,
+                    "s": _timed(res),
+                    "iter": res.get("iter"),
+                    "objective": res.get("objective"),
+                    "rel": res.get("rel"),
+                    "tol": res.get("tol"),
+                    "ladder_s": res.get("ladder_s"),
+                    "status": _status(res, matched),
+                }
+            )
+        for mine, against in row["ratios"].items():
+            line = {"shape": row["shape"], "dtype": row["dtype"], "ours": mine}
+            ratio_lines.append(line | {f"x{p}": x for p, x in against.items()})
+    return lines, ratio_lines
+
+
+def print_report(rows, startup, info, matched):
+    _common.print_header(info)
+    lines, ratio_lines = table_lines(rows, matched)
+    rel = "F/F*-1" if matched else "F/Fmin-1"
+    _common.print_columns(
+        lines,
+        [
+            ("shape", "{:<10}", "shape"),
+            ("dtype", "{:<7}", "dtype"),
+            ("column", "{:<9}", "column"),
+            ("time s", "{:>9.3f}", "s"),
+            ("it", "{:>6d}", "iter"),
+            ("objective", "{:>14.10f}", "objective"),
+            (rel, "{:>9.1e}", "rel"),
+            ("tol", "{:>7.1e}", "tol"),
+            *([("ladder s", "{:>9.3f}", "ladder_s")] if matched else []),
+            ("status", "{:<}", "status"),
+        ],
+    )
+    print("# ratios: median time of the peer over ours (above 1: ours faster)")
+    _common.print_columns(
+        ratio_lines,
+        [
+            ("shape", "{:<10}", "shape"),
+            ("dtype", "{:<7}", "dtype"),
+            ("ours", "{:<9}", "ours"),
+            *((f"x{p}", "{:>7.2f}", f"x{p}") for p in _peers.PEERS),
+        ],
+    )
+    _common.print_columns(
+        rows,
+        [
+            ("shape", "{:<10}", "shape"),
+            ("dtype", "{:<7}", "dtype"),
+            ("eval ms", "{:>8.2f}", "eval_ms"),
+            ("bound", "{:>7.2f}", "bound_ms"),
+            ("x bnd", "{:>6.1f}", "eval_over_bound"),
+            ("1->2", "{:>5.2f}", "scaling_1_to_2"),
+        ],
+    )
     for name, dims in {row["shape"]: row["dims"] for row in rows}.items():
         print(f"#   {name}: {dims}")
+    if matched:
+        print(
+            f"# matched: F* = the lower objective of ours at tol="
+            f"{REFERENCE_TOL['ours']:g} and LR1 at tol={REFERENCE_TOL['LR1']:g}; "
+            f"a column's time is its first fit of the tol ladder with F <= F* "
+            f"(1 + {MATCH_RTOL:g}), ladder s the whole ladder"
+        )
+        for row in rows:
+            print(
+                f"#   {row['shape']} {row['dtype']}: F* "
+                f"{row['reference_objective']:.12f} from {row['reference_by']}"
+            )
     if startup:
         print(
             "# fresh process, imports + first fit + predict_proba "
@@ -344,17 +420,42 @@ def run(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--quick", action="store_true", help="tiny shapes (CI)")
-    mode.add_argument("--full", action="store_true", help="issue-sized shapes")
+    mode.add_argument(
+        "--full", action="store_true", help=f"issue-sized shapes: {list(FULL_SHAPES)}"
+    )
     parser.add_argument("--shapes", nargs="*", help="subset of shape names")
     parser.add_argument("--dtypes", nargs="*", default=["float64", "float32"])
-    parser.add_argument("--repeat", type=int, default=None)
-    parser.add_argument("--max-iter", type=int, default=None)
+    parser.add_argument(
+        "--columns",
+        nargs="*",
+        choices=COLUMNS,
+        default=list(COLUMNS),
+        metavar="COL",
+        help=f"subset of {list(COLUMNS)}",
+    )
+    parser.add_argument("--matched", action="store_true", help="matched objective")
+    parser.add_argument("--repeat", type=int, default=3, help="runs; medians")
+    parser.add_argument(
+        "--max-iter", type=int, default=None, help="1000 (--matched: 10000)"
+    )
+    parser.add_argument(
+        "--ref-max-iter", type=int, default=None, help="reference fits: 10000"
+    )
     parser.add_argument(
         "--tol",
         type=float,
         default=None,
-        help="solver tolerance of both estimators (full 1e-4, quick 1e-6: tiny "
-        "problems stop where float32 rounding decides the last digits otherwise)",
+        help="solver tolerance of every column, the first of the --matched "
+        "ladder (full 1e-4, quick 1e-6: tiny problems stop where float32 "
+        "rounding decides the last digits otherwise)",
+    )
+    parser.add_argument(
+        "--hessian-budget-gib",
+        type=float,
+        default=None,
+        help="nchol runs where its Hessian fits in this; default "
+        f"{_peers.HESSIAN_FRACTION:g} of the physical memory (quick: 1/16 GiB, "
+        "which its sparse products would otherwise take a minute to fill)",
     )
     parser.add_argument("--no-startup", action="store_true")
     parser.add_argument("--json", help="also write the results to this file")
@@ -363,9 +464,15 @@ def run(argv=None):
     shapes = QUICK_SHAPES if args.quick else FULL_SHAPES
     if args.shapes:
         shapes = {k: v for k, v in shapes.items() if k in args.shapes}
-    args.repeat = args.repeat or (3 if args.quick else 3)
-    args.max_iter = args.max_iter or (500 if args.quick else 1000)
+    args.max_iter = args.max_iter or (10_000 if args.matched else 1000)
+    args.ref_max_iter = args.ref_max_iter or 10_000
     args.tol = args.tol or (1e-6 if args.quick else 1e-4)
+    if args.hessian_budget_gib is not None:
+        args.hessian_budget = args.hessian_budget_gib * 2**30
+    elif args.quick:
+        args.hessian_budget = 2**30 / 16
+    else:
+        args.hessian_budget = (_peers.physical_memory() or 0) * _peers.HESSIAN_FRACTION
     rates = {dt: machine_rates(np.dtype(dt), args.quick) for dt in args.dtypes}
     rows = []
     for name, shape in shapes.items():
@@ -374,15 +481,19 @@ def run(argv=None):
             if not args.quick:
                 print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     startup = None if args.no_startup else startup_times()
-    info = machine()
+    info = _common.machine()
     info["gemm_gflops"] = {k: round(v[0] / 1e9, 1) for k, v in rates.items()}
-    info["C, tol, max_iter"] = (C, args.tol, args.max_iter)
     info["read_gb_s"] = round(rates[args.dtypes[0]][1] / 1e9, 1)
-    print_table(rows, startup, info)
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump({"machine": info, "rows": rows, "startup": startup}, fh, indent=1)
-    return {"machine": info, "rows": rows, "startup": startup}
+    info["mode"] = "matched objective" if args.matched else "same tol"
+    info["C, tol, max_iter"] = (C, args.tol, args.max_iter)
+    info["repeats"] = args.repeat
+    info["sklearnex"] = _peers.sklearnex_version()
+    info["nchol Hessian budget GiB"] = round(args.hessian_budget / 2**30, 3)
+    info["our solvers"] = sorted(_peers.solver_options())
+    print_report(rows, startup, info, args.matched)
+    result = {"machine": info, "rows": rows, "startup": startup}
+    _common.save_json(args.json, result)
+    return result
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """solver="sgd": cost of an epoch and epochs to the L-BFGS optimum.
 
-Run: PYTHONPATH=. python benchmarks/bench_sgd.py
+Run: python benchmarks/bench_sgd.py
 
 1. Per-epoch wall time (best of 5) of a Python loop over minibatches (row gather, batch
    targets, serial ``data_loss_gradient``, NumPy momentum update) against the
@@ -12,6 +12,7 @@ Run: PYTHONPATH=. python benchmarks/bench_sgd.py
 import time
 import warnings
 
+import _common  # before sklearn_softmax: puts this checkout on sys.path
 import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
@@ -71,14 +72,7 @@ def epoch_cost(name, X, y, k):
     kernel_epoch(32)
 
     def best_time(f, reps=5):
-        # Minimum wall time: robust to other processes, and unlike CPU time
-        # not charged with OpenMP workers spinning after a parallel call.
-        times = []
-        for _ in range(reps):
-            t = time.perf_counter()
-            f()
-            times.append(time.perf_counter() - t)
-        return min(times)
+        return _common.best_time(f, reps)[0]
 
     for bs in (32, 256):
         tp = best_time(
