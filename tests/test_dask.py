@@ -65,6 +65,27 @@ def test_aligned_blocks_give_the_in_memory_fit_bitwise(client, dtype, K):
     assert got.n_features_in_ == X.shape[1]
 
 
+def test_large_parameters_are_scattered_with_the_same_result(client, monkeypatch):
+    from sklearn_softmax import _dask_data
+
+    X, y, sw = make_data(n=3000)
+    Xd, yd, swd = _dask(X, y, sw, 1000)
+    ref = SoftmaxClassifier().fit(Xd, yd, sample_weight=swd)
+    scattered = []
+    scatter = client.scatter
+
+    def counting(*args, **kwargs):
+        scattered.append(kwargs.get("broadcast"))
+        return scatter(*args, **kwargs)
+
+    monkeypatch.setattr(_dask_data, "BROADCAST_BYTES", 0)
+    monkeypatch.setattr(client, "scatter", counting)
+    got = SoftmaxClassifier().fit(Xd, yd, sample_weight=swd)
+    assert scattered and all(scattered)
+    assert_same_fit(ref, got)
+    assert not wait_released(client)
+
+
 def test_unaligned_blocks_agree_to_1e_8(client):
     X, y, sw = make_data()
     ref = SoftmaxClassifier().fit(X, y, sample_weight=sw)
