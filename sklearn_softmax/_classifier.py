@@ -364,7 +364,7 @@ class SoftmaxClassifier(
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
             Training data. float32 stays float32; other dtypes become float64.
             Sparse input is used as CSR; dense input as C-contiguous (an
             F-ordered array is copied once, as ``LogisticRegression`` does).

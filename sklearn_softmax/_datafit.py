@@ -15,11 +15,29 @@ from ._arrays import prepare_X, readonly
 from ._config import n_chunks, parallel_allowed
 from ._csr_layout import csr_layout
 
-__all__ = ["SoftmaxDataTerm", "data_loss_gradient"]
+__all__ = ["SoftmaxDataTerm", "data_loss_gradient", "weight_total"]
 
 
 #: Partial gradients at least this large are reused between evaluations.
 _REUSE_BYTES = 2**20
+
+
+def weight_total(sample_weight, n_classes, n_features):
+    """Total weight ``S``, summed chunk by chunk in the reduction's row chunks.
+
+    The chunks are those of the dense kernel
+    (:func:`~sklearn_softmax._config.n_chunks`); their sums are added as
+    the chunk losses are. A distributed data term whose blocks fall on these
+    chunk boundaries adds the same chunk sums in the same order, so both get
+    the same bits (a plain ``sum`` of all weights would differ by an ulp).
+    """
+    n = sample_weight.shape[0]
+    chunks = n_chunks(n, n_classes * (n_features + 1))
+    bounds = [(c * n) // chunks for c in range(chunks + 1)]
+    parts = [
+        sample_weight[a:b].sum() for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+    ]
+    return float(np.array(parts).sum())
 
 
 def _buffer(workspace, key, shape):
@@ -175,7 +193,7 @@ class SoftmaxDataTerm:
         self.targets = targets
         self.n_classes = targets.n_classes
         self.sample_weight = readonly(np.asarray(sample_weight, dtype=np.float64))
-        self.sw_sum = float(self.sample_weight.sum())
+        self.sw_sum = weight_total(self.sample_weight, self.n_classes, self.n_features)
         self.label_smoothing = float(label_smoothing)
         self.parallel = parallel
         # Reused buffers and the CSR layout; freed with the data term.

@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._array_api import from_numpy, namespace_of, to_numpy
 from ._checks import check_coef_shapes, reject_datetime_features
 from ._config import compute_threads
+from ._dask_predict import dask_aware
 from ._predict import log_softmax, logits, softmax
 
 __all__ = ["SoftmaxLinearMixin", "sklearn_convention"]
@@ -161,6 +162,7 @@ class SoftmaxLinearMixin:
             Z = logits(X, coef, intercept, shift=shift)
             return Z if rows is None else rows(Z)
 
+    @dask_aware
     def decision_function(self, X):
         """Logits of the classes.
 
@@ -185,6 +187,7 @@ class SoftmaxLinearMixin:
         Z = self._logits(to_numpy(X), shift=False)
         return from_numpy(space, Z[:, 1].copy() if len(self.classes_) == 2 else Z)
 
+    @dask_aware
     def predict(self, X):
         """Predict class labels.
 
@@ -211,6 +214,7 @@ class SoftmaxLinearMixin:
             labels = self.classes_[np.argmax(Z, axis=1)]
         return from_numpy(space, labels)
 
+    @dask_aware
     def predict_proba(self, X):
         """Class probabilities: the softmax of the logits.
 
@@ -233,6 +237,7 @@ class SoftmaxLinearMixin:
         """
         return from_numpy(namespace_of(X), self._logits(to_numpy(X), softmax))
 
+    @dask_aware
     def predict_log_proba(self, X):
         """Logarithm of the class probabilities, computed as a log-softmax.
 

@@ -17,8 +17,10 @@ from sklearn.utils.validation import validate_data
 
 from ._array_api import to_numpy
 from ._checks import reject_datetime_features
+from ._dask_predict import is_dask_collection
 from ._linear import sklearn_convention
 from ._objective import SoftmaxObjective
+from ._penalty import ElasticNet
 from ._targets import encode_targets, is_probability_targets
 
 __all__ = ["TrainingMixin", "transactional"]
@@ -93,9 +95,22 @@ class TrainingMixin:
 
         Returns
         -------
-        X : ndarray or CSR matrix
+        X : ndarray or CSR matrix (dask input: DaskTrainingData)
         encoded : EncodedTargets
         """
+        if any(is_dask_collection(v) for v in (X, y, sample_weight)):
+            # Blocks are validated and prepared on the cluster.
+            from ._dask_validate import dask_training_data
+
+            return dask_training_data(
+                self,
+                X,
+                y,
+                sample_weight,
+                first=first,
+                classes=classes,
+                whole_data=whole_data,
+            )
         X, y, sample_weight = to_numpy(X), to_numpy(y), to_numpy(sample_weight)
         reject_datetime_features(X)
         soft = is_probability_targets(y)
@@ -122,6 +137,11 @@ class TrainingMixin:
 
     def _objective(self, X, targets, sw):
         """Build the objective this estimator's parameters define on the data."""
+        data = getattr(X, "data_term", None)
+        if data is not None:
+            # Dask training data: the same objective over a distributed term.
+            penalty = ElasticNet.for_estimator(self.C, self.l1_ratio, data.n_classes)
+            return SoftmaxObjective.from_parts(data, penalty, self.fit_intercept)
         return SoftmaxObjective(
             X,
             targets,

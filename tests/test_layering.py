@@ -21,6 +21,13 @@ LAYERS = {
     "_vector_ops": 3,
     "_datafit": 4,
     "_objective": 5,
+    # dask: a block resident on a worker; the driver's data term of all
+    # blocks; lazy predictions (and recognising dask input without dask);
+    # the validation and preparation of the blocks.
+    "_dask_block": 5,
+    "_dask_data": 6,
+    "_dask_predict": 7,
+    "_dask_validate": 8,
     "_predict": 6,
     "_targets": 6,
     "_solvers": 6,
