@@ -201,7 +201,9 @@ class SoftmaxObjective:
         hessp : callable
             ``hessp(v)`` returns ``H v`` (float64, shape ``(n_params,)``) for
             the Hessian ``H`` of the smooth part at ``theta``;
-            ``hessp.diagonal()`` returns the diagonal of ``H``.
+            ``hessp.diagonal()`` returns the diagonal of ``H`` and
+            ``hessp.preconditioner()`` a positive diagonal for CG (the
+            diagonal, averaged over classes along flat directions).
 
         Raises
         ------
@@ -332,4 +334,16 @@ class _HessianProduct:
             D = D[:, : obj.n_features].copy()
         D[:, : obj.n_features] += obj.penalty.l2
         D /= obj.sw_sum
+        return D.ravel()
+
+    def preconditioner(self):
+        # The diagonal, averaged over classes where the objective has flat
+        # directions (the same shift of every class's intercepts, and of
+        # every class's coefficients without a penalty): a diagonal that is
+        # the same for all classes keeps CG's steps orthogonal to them, so
+        # the iterates keep the centring lbfgs keeps.
+        D = self.diagonal().reshape(self._objective.shape)
+        d = self._objective.n_features
+        flat = slice(0, None) if self._objective.penalty.l2 == 0 else slice(d, None)
+        D[:, flat] = D[:, flat].mean(axis=0)
         return D.ravel()

@@ -44,7 +44,8 @@ class Objective(Protocol):
     ) -> tuple[float, np.ndarray, Callable[[np.ndarray], np.ndarray]]:
         """``f(theta)``, its gradient and ``hessp(v) = H v`` at ``theta``.
 
-        ``hessp.diagonal()`` is the diagonal of ``H`` (a preconditioner).
+        ``hessp.diagonal()`` is the diagonal of ``H``, ``hessp.preconditioner()``
+        a positive diagonal for preconditioned CG.
         Needed by ``newton-cg`` only; an objective with an L1 part, which has
         no Hessian, raises ``ValueError``.
         """
