@@ -16,7 +16,7 @@ from ._fit_callbacks import FitTask
 from ._linear import SoftmaxLinearMixin
 from ._online import fit_sgd, partial_fit_classes, partial_fit_step, sgd_only
 from ._scoring import score as _score
-from ._solvers import SCHEDULES, lbfgs, minimize_l1
+from ._solvers import SCHEDULES
 from ._training import TrainingMixin, transactional
 
 __all__ = ["SoftmaxClassifier"]
@@ -116,24 +116,29 @@ class SoftmaxClassifier(
         elastic-net fit are not centred over classes.
     fit_intercept : bool, default=True
         Whether to fit (unpenalised) intercepts.
-    solver : {"lbfgs", "sgd"}, default="lbfgs"
+    solver : {"lbfgs", "newton-cg", "sgd"}, default="lbfgs"
         Optimisation algorithm. ``"lbfgs"`` uses :func:`scipy.optimize.minimize`
         with the options ``LogisticRegression`` uses; from 50,000 parameters on
         it takes the same steps by a faster two-loop recursion (see the user
         guide's solver page). With ``l1_ratio > 0`` it is L-BFGS-B on the
         split coefficients, followed where needed by OWL-QN, so that it stops
         when the largest entry of the minimum-norm subgradient falls below
-        ``tol``. ``"sgd"`` is minibatch
+        ``tol``. ``"newton-cg"`` is a trust-region Newton method whose steps
+        come from conjugate gradients on Hessian-vector products (liblinear's
+        TRON), with the stopping rule of ``"lbfgs"``; ``l1_ratio=0`` only.
+        ``"sgd"`` is minibatch
         stochastic gradient descent on the same objective (every minibatch
         gradient is an unbiased estimate of the full gradient); it also
         enables :meth:`partial_fit`.
     max_iter : int, default=100
-        Maximum number of iterations (``"lbfgs"``) or epochs (``"sgd"``).
+        Maximum number of iterations (``"lbfgs"``, ``"newton-cg"``) or epochs
+        (``"sgd"``).
     tol : float, default=1e-4
-        ``"lbfgs"``: stop when the largest absolute gradient entry (with
-        ``l1_ratio > 0``: of the minimum-norm subgradient) falls below
-        ``tol``. ``"sgd"``: the improvement of the objective (or of the
-        validation score) an epoch must bring to count as progress. The test
+        ``"lbfgs"`` and ``"newton-cg"``: stop when the largest absolute
+        gradient entry (with ``l1_ratio > 0``: of the minimum-norm
+        subgradient) falls below ``tol``. ``"sgd"``: the improvement of the
+        objective (or of the validation score) an epoch must bring to count
+        as progress. The test
         is absolute, as in ``LogisticRegression``, and the gradient scales
         with the features: features of size ``1e-6`` give gradients below
         ``1e-4`` at the start, so the fit stops at once with zero
@@ -172,7 +177,7 @@ class SoftmaxClassifier(
         (``"sgd"``: the objective and learning rate after every epoch).
     random_state : int, RandomState instance or None, default=None
         Seeds the shuffling and the early-stopping split of ``"sgd"``;
-        unused by ``"lbfgs"``.
+        unused by ``"lbfgs"`` and ``"newton-cg"``.
     batch_size : int, default=32
         ``"sgd"``: rows per update (at most ``n_samples``).
     learning_rate : {"constant", "invscaling", "adaptive", "adam"}, default="adaptive"
@@ -231,8 +236,9 @@ class SoftmaxClassifier(
         reports it; for ``"sgd"`` epochs, plus one per :meth:`partial_fit`
         call.
     loss_curve_ : list of float
-        The objective after every iteration (``"lbfgs"``, L1 part included)
-        or epoch (``"sgd"``, on the training rows) of :meth:`fit`;
+        The objective after every iteration (``"lbfgs"``, L1 part included,
+        and ``"newton-cg"``) or epoch (``"sgd"``, on the training rows) of
+        :meth:`fit`;
         :meth:`partial_fit` appends its mean minibatch objective.
     validation_scores_ : list of float or None
         ``early_stopping``: validation accuracy after every epoch, else None.
@@ -263,7 +269,7 @@ class SoftmaxClassifier(
         "C": [Interval(Real, 0, None, closed="right")],
         "l1_ratio": [Interval(Real, 0, 1, closed="both")],
         "fit_intercept": ["boolean"],
-        "solver": [StrOptions({"lbfgs", "sgd"})],
+        "solver": [StrOptions({"lbfgs", "newton-cg", "sgd"})],
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "class_weight": [dict, StrOptions({"balanced"}), None],
@@ -413,15 +419,7 @@ class SoftmaxClassifier(
             else:
                 record = None
                 objective = self._objective(X, targets, sw)
-                solve = lbfgs if objective.is_smooth else minimize_l1
-                result = solve(
-                    objective,
-                    theta0,
-                    max_iter=self.max_iter,
-                    tol=self.tol,
-                    verbose=self.verbose,
-                    callback=iterations,
-                )
+                result = self._solve(objective, theta0, iterations)
                 theta, n_iter = result.theta, result.n_iter
                 converged, message = result.converged, result.message
                 stopped = result.extra.get("stopped_by_callback", False)

@@ -14,12 +14,11 @@ from . import _kernels
 from ._arrays import prepare_X, readonly
 from ._config import n_chunks, parallel_allowed
 from ._csr_layout import csr_layout
+from ._hessian import DataHessian
+from ._workspace import buffer as _buffer
+from ._workspace import partials as _partials
 
-__all__ = ["SoftmaxDataTerm", "data_loss_gradient", "weight_total"]
-
-
-#: Partial gradients at least this large are reused between evaluations.
-_REUSE_BYTES = 2**20
+__all__ = ["DataHessian", "SoftmaxDataTerm", "data_loss_gradient", "weight_total"]
 
 
 def weight_total(sample_weight, n_classes, n_features):
@@ -40,37 +39,14 @@ def weight_total(sample_weight, n_classes, n_features):
     return float(np.array(parts).sum())
 
 
-def _buffer(workspace, key, shape):
-    """Uninitialised float64 work array kept in ``workspace`` under ``key``."""
-    if workspace is None:
-        return np.empty(shape)
-    buf = workspace.get(key)
-    if buf is None or buf.shape != shape:
-        buf = np.empty(shape)
-        workspace[key] = buf
-    return buf
+def _csr_data_term(
+    X_args, d, n_classes, t, coef, intercept, parallel, workspace, P=None
+):
+    """Run the CSR kernel span by span; return partial gradients and losses.
 
-
-def _partials(workspace, shape):
-    """Uninitialised float64 array for the partial gradients of a kernel.
-
-    Large ones (wide CSR data: row groups x (d + 1) x K, up to
-    :data:`~sklearn_softmax._config.PARTIALS_BUDGET`) are kept in
-    ``workspace`` and reused by the next evaluation of the same shape: a fresh
-    allocation of tens of MB is mapped by the OS page by page on first touch,
-    which cost a quarter of a CSR evaluation. The workspace belongs to one
-    :class:`SoftmaxObjective`, so the memory goes with it when the fit ends.
-    The dense kernel overwrites every entry and the CSR path zeroes them
-    before its kernel adds into them; the returned gradient is a new array,
-    so reuse is invisible to callers.
+    With ``P`` (``n x K`` float64) the probabilities of every span are kept
+    there from the residuals the kernel leaves in its work array.
     """
-    if workspace is None or 8 * int(np.prod(shape)) < _REUSE_BYTES:
-        return np.empty(shape)
-    return _buffer(workspace, "partials", shape)
-
-
-def _csr_data_term(X_args, d, n_classes, t, coef, intercept, parallel, workspace):
-    """Run the CSR kernel span by span; return partial gradients and losses."""
     data, indices, indptr = X_args
     n = indptr.shape[0] - 1
     layout = None if workspace is None else workspace.get("csr_layout")
@@ -90,14 +66,19 @@ def _csr_data_term(X_args, d, n_classes, t, coef, intercept, parallel, workspace
     WT = np.ascontiguousarray(coef.T, dtype=np.float64)
     b = np.ascontiguousarray(intercept, dtype=np.float64)
     kernel = _kernels.fused_csr if parallel else _kernels.fused_csr_serial
+    keep = (
+        _kernels.keep_probabilities if parallel else _kernels.keep_probabilities_serial
+    )
     for s0 in range(0, n, span):
         s1 = min(n, s0 + span)
         kernel(data, indices, layout.seg, s0, s1, WT, b, *t, Z, G_parts, loss_parts)
+        if P is not None:
+            keep(Z, s0, s1, *t, P)
     return G_parts, loss_parts
 
 
 def data_loss_gradient(
-    X_args, sparse, targets, sw, coef, intercept, eps, parallel, workspace=None
+    X_args, sparse, targets, sw, coef, intercept, eps, parallel, workspace=None, P=None
 ):
     """Weighted data term of the objective and its gradient, unnormalised.
 
@@ -128,6 +109,11 @@ def data_loss_gradient(
         and, for CSR data, its column-block layout
         (:func:`~sklearn_softmax._csr_layout.csr_layout`); ``None`` computes
         both afresh.
+    P : ndarray, optional
+        When given, the probabilities of every row are written into it, for
+        Hessian-vector products (:class:`DataHessian`): shape ``(n, K)``
+        float64 for CSR data; for dense data in the dtype of ``X``, shape
+        ``(n, 1)`` (``p_1``) for two classes and ``(n, K)`` otherwise.
 
     Returns
     -------
@@ -145,7 +131,7 @@ def data_loss_gradient(
         # identical bits; one row chunk has nothing to share out.
         parallel = parallel and n > _kernels.ROW_CHUNK and parallel_allowed()
         G_parts, loss_parts = _csr_data_term(
-            X_args, d, n_classes, t, coef, intercept, parallel, workspace
+            X_args, d, n_classes, t, coef, intercept, parallel, workspace, P
         )
     else:
         # A single chunk has nothing to share out: launching threads for it
@@ -158,7 +144,15 @@ def data_loss_gradient(
         dtype = X_args[0].dtype
         W = np.ascontiguousarray(coef, dtype=dtype)
         b = np.ascontiguousarray(intercept, dtype=dtype)
-        kernel(*X_args, W, b, *t, G_parts, loss_parts)
+        if P is None:
+            kernel(*X_args, W, b, *t, G_parts, loss_parts)
+        else:
+            keep = (
+                _kernels.fused_dense_keep
+                if parallel
+                else _kernels.fused_dense_keep_serial
+            )
+            keep(*X_args, W, b, *t, G_parts, loss_parts, P)
     # Summing the partials in chunk order keeps the result independent of
     # the thread count.
     grad = np.empty((n_classes, d + 1))
@@ -212,6 +206,38 @@ class SoftmaxDataTerm:
             self.parallel,
             self._workspace,
         )
+
+    def loss_gradient_hessp(self, coef, intercept):
+        """:meth:`loss_gradient`, keeping what Hessian-vector products need.
+
+        Returns
+        -------
+        loss : float
+        grad : ndarray of float64, shape (K, d + 1)
+        hessp : DataHessian
+            ``hessp(V, vb)`` is the data term's Hessian at ``(coef,
+            intercept)`` applied to ``[V | vb]``; each product is one pass
+            over ``X``.
+        """
+        n, K = self.n_samples, self.n_classes
+        if self.sparse:
+            P = np.empty((n, K))
+        else:
+            # The dtype of X: the kernels' products and residuals are in it.
+            P = np.empty((n, 1 if K == 2 else K), dtype=self.dtype)
+        loss, grad = data_loss_gradient(
+            self.X_args,
+            self.sparse,
+            self.targets,
+            self.sample_weight,
+            coef,
+            intercept,
+            self.label_smoothing,
+            self.parallel,
+            self._workspace,
+            P=P,
+        )
+        return loss, grad, DataHessian(self, P)
 
     def loss_gradient_rows(self, coef, intercept, rows):
         """:meth:`loss_gradient` of the rows ``rows`` only, without copying them all.

@@ -184,6 +184,47 @@ class SoftmaxObjective:
         grad /= S
         return loss / S, grad.ravel()
 
+    def gradient_hessian_product(self, theta):
+        """Smooth part, its gradient and its Hessian as an operator, at ``theta``.
+
+        One pass over ``X``, which also keeps the probabilities; every product
+        is one more pass (:class:`~sklearn_softmax._datafit.DataHessian`).
+
+        Parameters
+        ----------
+        theta : ndarray of shape (n_params,)
+
+        Returns
+        -------
+        loss : float
+        grad : ndarray of float64, shape (n_params,)
+        hessp : callable
+            ``hessp(v)`` returns ``H v`` (float64, shape ``(n_params,)``) for
+            the Hessian ``H`` of the smooth part at ``theta``;
+            ``hessp.diagonal()`` returns the diagonal of ``H`` and
+            ``hessp.preconditioner()`` a positive diagonal for CG (the
+            diagonal, averaged over classes along flat directions).
+
+        Raises
+        ------
+        ValueError
+            If the objective has an L1 part (not twice differentiable).
+        """
+        if not self.is_smooth:
+            raise ValueError(
+                "Hessian-vector products need a smooth objective; this one has "
+                f"an L1 part (l1_ratio={self.penalty.l1_ratio})."
+            )
+        coef, intercept = self.unpack(theta)
+        loss, G, data_hessp = self.data.loss_gradient_hessp(coef, intercept)
+        d = self.n_features
+        grad = G if self.fit_intercept else G[:, :d].copy()
+        loss += self.penalty.smooth_value(coef)
+        self.penalty.add_smooth_gradient(coef, grad[:, :d])
+        S = self.sw_sum
+        grad /= S
+        return loss / S, grad.ravel(), _HessianProduct(self, data_hessp)
+
     def loss(self, theta):
         """Return the whole objective at ``theta``, L1 part included."""
         return self.loss_gradient(theta)[0] + self.nonsmooth_value(theta)
@@ -262,3 +303,47 @@ class SoftmaxObjective:
             l1=self.penalty.l1 / weight_total,
             fit_intercept=self.fit_intercept,
         )
+
+
+class _HessianProduct:
+    """``v -> H v`` of the smooth objective at one point (penalty, ``1 / S``)."""
+
+    def __init__(self, objective, data_hessp):
+        self._objective = objective
+        self._data = data_hessp
+
+    def __call__(self, v):
+        obj = self._objective
+        V = np.asarray(v, dtype=np.float64).reshape(obj.shape)
+        coef = V[:, : obj.n_features]
+        if obj.fit_intercept:
+            vb = V[:, -1]
+        else:
+            vb = np.zeros(obj.n_classes)
+        Hv = self._data(coef, vb)
+        if not obj.fit_intercept:
+            Hv = Hv[:, : obj.n_features].copy()
+        Hv[:, : obj.n_features] += obj.penalty.l2 * coef
+        Hv /= obj.sw_sum
+        return Hv.ravel()
+
+    def diagonal(self):
+        obj = self._objective
+        D = self._data.diagonal()
+        if not obj.fit_intercept:
+            D = D[:, : obj.n_features].copy()
+        D[:, : obj.n_features] += obj.penalty.l2
+        D /= obj.sw_sum
+        return D.ravel()
+
+    def preconditioner(self):
+        # The diagonal, averaged over classes where the objective has flat
+        # directions (the same shift of every class's intercepts, and of
+        # every class's coefficients without a penalty): a diagonal that is
+        # the same for all classes keeps CG's steps orthogonal to them, so
+        # the iterates keep the centring lbfgs keeps.
+        D = self.diagonal().reshape(self._objective.shape)
+        d = self._objective.n_features
+        flat = slice(0, None) if self._objective.penalty.l2 == 0 else slice(d, None)
+        D[:, flat] = D[:, flat].mean(axis=0)
+        return D.ravel()

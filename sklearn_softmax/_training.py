@@ -21,6 +21,7 @@ from ._dask_predict import is_dask_collection
 from ._linear import sklearn_convention
 from ._objective import SoftmaxObjective
 from ._penalty import ElasticNet
+from ._solvers import lbfgs, minimize_l1, newton_cg
 from ._targets import encode_targets, is_probability_targets
 
 __all__ = ["TrainingMixin", "transactional"]
@@ -150,6 +151,31 @@ class TrainingMixin:
             fit_intercept=self.fit_intercept,
             label_smoothing=self.label_smoothing,
             l1_ratio=self.l1_ratio,
+        )
+
+    def _solve(self, objective, theta0, callback):
+        """Run the deterministic solver of ``self.solver`` on ``objective``.
+
+        ``"lbfgs"`` is L-BFGS for a smooth objective and the L1 solver
+        otherwise; ``"newton-cg"`` needs a smooth objective (``l1_ratio=0``).
+        """
+        if self.solver == "newton-cg":
+            if not objective.is_smooth:
+                raise ValueError(
+                    "solver='newton-cg' supports only l1_ratio=0 (the L2 "
+                    f"penalty), got l1_ratio={self.l1_ratio}; use "
+                    "solver='lbfgs' for L1 and elastic-net penalties."
+                )
+            solve = newton_cg
+        else:
+            solve = lbfgs if objective.is_smooth else minimize_l1
+        return solve(
+            objective,
+            theta0,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            verbose=self.verbose,
+            callback=callback,
         )
 
     def _initial_theta(self, X, classes, coef=None, intercept=None):

@@ -36,6 +36,8 @@ ESTIMATORS = [
     # of 32: both fits are then full-batch gradient descent on the same
     # objective. With several batches per epoch the trajectories differ.
     SoftmaxClassifier(solver="sgd", random_state=0),
+    SoftmaxClassifier(solver="newton-cg"),
+    SoftmaxClassifier(solver="newton-cg", fit_intercept=False, C=0.01),
     SoftmaxClassifier(l1_ratio=1.0),
     SoftmaxClassifier(l1_ratio=0.5, C=0.5),
     SoftmaxClassifierCV(Cs=3, cv=3),

@@ -15,9 +15,13 @@ LAYERS = {
     "_kernels": 1,
     # The data term's helper: how CSR data is split for the kernel.
     "_csr_layout": 2,
+    # Work arrays the data term and its Hessian keep between evaluations.
+    "_workspace": 2,
     "_checks": 2,
     "_arrays": 3,
     "_penalty": 3,
+    # The data term's Hessian-vector products (kept probabilities).
+    "_hessian": 3,
     "_vector_ops": 3,
     "_datafit": 4,
     "_objective": 5,

@@ -1,4 +1,4 @@
-"""Pure numba kernels: softmax, log-sum-exp, fused loss/gradient, products.
+"""Pure numba kernels: softmax, fused loss/gradient, Hessian-vector products.
 
 This layer imports only numpy, numba and the package's numba policy
 (:mod:`sklearn_softmax._config`). Every parallel kernel has a serial twin
@@ -21,6 +21,16 @@ from ._fused import (
     fused_dense_serial,
     sum_partials,
     sum_partials_serial,
+)
+from ._hessp import (
+    fused_dense_keep,
+    fused_dense_keep_serial,
+    hessp_csr,
+    hessp_csr_serial,
+    hessp_dense,
+    hessp_dense_serial,
+    keep_probabilities,
+    keep_probabilities_serial,
 )
 from ._predict import (
     linear_csr,
@@ -47,6 +57,14 @@ __all__ = [
     "fused_csr_serial",
     "fused_dense",
     "fused_dense_serial",
+    "fused_dense_keep",
+    "fused_dense_keep_serial",
+    "hessp_csr",
+    "hessp_csr_serial",
+    "hessp_dense",
+    "hessp_dense_serial",
+    "keep_probabilities",
+    "keep_probabilities_serial",
     "linear_csr",
     "linear_csr_serial",
     "linear_dense",

@@ -9,6 +9,7 @@ interface to reuse every solver unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -37,6 +38,17 @@ class Objective(Protocol):
 
     def loss_gradient(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         """``f(theta)`` and its gradient."""
+
+    def gradient_hessian_product(
+        self, theta: np.ndarray
+    ) -> tuple[float, np.ndarray, Callable[[np.ndarray], np.ndarray]]:
+        """``f(theta)``, its gradient and ``hessp(v) = H v`` at ``theta``.
+
+        ``hessp.diagonal()`` is the diagonal of ``H``, ``hessp.preconditioner()``
+        a positive diagonal for preconditioned CG.
+        Needed by ``newton-cg`` only; an objective with an L1 part, which has
+        no Hessian, raises ``ValueError``.
+        """
 
     def loss(self, theta: np.ndarray) -> float:
         """``F(theta)``."""

@@ -1,0 +1,259 @@
+"""Trust-region Newton-CG in the style of liblinear's TRON.
+
+Every iteration solves the Newton system ``H s = -g`` approximately by
+(preconditioned) conjugate gradients inside a trust region ``||s||_M <=
+delta`` (Steihaug's truncated CG), evaluates the objective at ``theta + s``
+and accepts the step when the actual reduction is a large enough share of the
+one the quadratic model predicts; the radius follows the ratio of the two
+(Lin, Weng and Keerthi, "Trust region Newton method for large-scale logistic
+regression", JMLR 9, 2008; the preconditioned variant of liblinear 2.20 and
+later: Hsia, Chiang and Lin, ACML 2018).
+
+Cost is counted in passes over ``X``: one evaluation of the loss, gradient
+and kept probabilities per iteration (at the trial point, so an accepted step
+needs no other pass) and one pass per CG step (a Hessian-vector product).
+CG stops when the residual has fallen by the relative factor
+``min(cg_tol, sqrt(||g||))`` (in the norm of the preconditioner), the
+forcing sequence that makes the outer iterations superlinear near the
+optimum while keeping early steps cheap.
+
+The stopping rule is the one of the L-BFGS solvers: the largest absolute
+entry of the gradient below ``tol``, ``max_iter`` iterations, or a
+reduction below the rounding of the objective (``ftol``, here: a predicted
+reduction that small and a step that no longer shrinks the gradient);
+``callback(n_iter, theta)`` after every iteration may stop it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._result import MSG_CALLBACK, SolverResult
+from ._two_loop import MSG_FTOL, MSG_MAXITER, MSG_PGTOL
+
+__all__ = ["newton_cg"]
+
+_EPS = np.finfo(np.float64).eps
+# TRON's constants: acceptance of a step (eta0) and the radius update.
+_ETA0, _ETA1, _ETA2 = 1e-4, 0.25, 0.75
+_SIGMA1, _SIGMA2, _SIGMA3 = 0.25, 0.5, 4.0
+
+
+def _dot(u, w):
+    # numpy's pairwise sum, not BLAS: the same bits for any thread count.
+    return float(np.multiply(u, w).sum())
+
+
+def _trust_region_cg(hessp, g, M, delta, rtol, max_cg):
+    """Steihaug's preconditioned CG for ``H s = -g`` with ``||s||_M <= delta``.
+
+    Returns
+    -------
+    s : ndarray
+        The step.
+    r : ndarray
+        The residual ``-g - H s``.
+    n_cg : int
+        Hessian-vector products made.
+    boundary : bool
+        Whether the step ends on the trust region's boundary.
+    """
+    s = np.zeros_like(g)
+    r = -g
+    z = r / M
+    d = z.copy()
+    zr = _dot(z, r)
+    stop = rtol * np.sqrt(zr)
+    n_cg = 0
+    while n_cg < max_cg and np.sqrt(zr) > stop:
+        Hd = hessp(d)
+        n_cg += 1
+        dHd = _dot(d, Hd)
+        if not dHd > 0.0:
+            # Flat (or, from rounding, negative) curvature along d: the
+            # objective is strictly convex but d lies in the null space of the
+            # data term, where it is constant; keep the step so far.
+            break
+        alpha = zr / dHd
+        s_new = s + alpha * d
+        if np.sqrt(_dot(s_new * M, s_new)) > delta:
+            # Walk along d to the boundary instead: the positive root of
+            # ||s + t d||_M = delta.
+            sMd, sMs, dMd = _dot(s * M, d), _dot(s * M, s), _dot(d * M, d)
+            dsq = delta * delta
+            rad = np.sqrt(max(0.0, sMd * sMd + dMd * (dsq - sMs)))
+            if sMd >= 0.0:
+                t = (dsq - sMs) / (sMd + rad)
+            else:
+                t = (rad - sMd) / dMd
+            s += t * d
+            r -= t * Hd
+            return s, r, n_cg, True
+        s = s_new
+        r -= alpha * Hd
+        z = r / M
+        zr_new = _dot(z, r)
+        d *= zr_new / zr
+        d += z
+        zr = zr_new
+    return s, r, n_cg, False
+
+
+def _radius(delta, actred, prered, gs, curv, snorm, boundary):
+    """TRON's update of the trust-region radius from the step's outcome.
+
+    ``alpha * snorm`` is where the quadratic through ``f``, the slope
+    ``gs = g . s`` and ``f_new`` (``curv = f_new - f - gs``) has its minimum
+    along ``s``.
+    """
+    alpha = _SIGMA3 if curv <= 0.0 else max(_SIGMA1, -0.5 * (gs / curv))
+    if actred < _ETA0 * prered:
+        return min(alpha * snorm, _SIGMA2 * delta)
+    if actred < _ETA1 * prered:
+        return max(_SIGMA1 * delta, min(alpha * snorm, _SIGMA2 * delta))
+    if actred < _ETA2 * prered:
+        return max(_SIGMA1 * delta, min(alpha * snorm, _SIGMA3 * delta))
+    if boundary:
+        return _SIGMA3 * delta
+    return max(delta, min(alpha * snorm, _SIGMA3 * delta))
+
+
+def _preconditioner(hessp, size, use):
+    if not use:
+        return np.ones(size)
+    D = np.asarray(hessp.preconditioner(), dtype=np.float64)
+    # Guard entries without curvature (features that are zero in every row
+    # of an unpenalised fit).
+    return np.maximum(D, 1e-12 * max(float(D.max(initial=0.0)), _EPS))
+
+
+def newton_cg(
+    objective,
+    theta0,
+    *,
+    max_iter=100,
+    tol=1e-4,
+    verbose=0,
+    callback=None,
+    preconditioner=False,
+    cg_tol=0.1,
+    max_cg=None,
+    ftol=64 * _EPS,
+):
+    """Minimise a smooth ``objective`` by trust-region Newton-CG (TRON).
+
+    Parameters
+    ----------
+    objective : Objective
+        Provides ``gradient_hessian_product(theta) -> (loss, grad, hessp)``
+        (and ``hessp.preconditioner()`` with ``preconditioner=True``).
+    theta0 : ndarray of float64
+        Starting point.
+    max_iter : int, default=100
+        Maximum number of Newton iterations (accepted or not).
+    tol : float, default=1e-4
+        Stop when the largest absolute entry of the gradient is below
+        ``tol`` (the test of the L-BFGS solvers).
+    verbose : int, default=0
+        When positive, print one line per iteration.
+    callback : callable, optional
+        ``callback(n_iter, theta) -> bool`` after every iteration; returning
+        True stops the solver (message :data:`~._result.MSG_CALLBACK`).
+    preconditioner : bool, default=False
+        Precondition CG by the diagonal of the Hessian (one more pass over
+        ``X`` per accepted step).
+    cg_tol : float, default=0.1
+        Largest relative residual at which CG stops.
+    max_cg : int, optional
+        CG steps per iteration at most; ``max(5, n_params)`` by default.
+    ftol : float, default=64 * machine epsilon
+        Where the model predicts a reduction below ``ftol * max(|f|, 1)``,
+        rounding hides it in the objective: a step is then taken if it
+        shrinks the gradient, and the solver stops (converged) when it does
+        not.
+
+    Returns
+    -------
+    result : SolverResult
+        ``extra`` holds ``n_passes`` (evaluations plus Hessian-vector
+        products plus diagonals: passes over ``X``), ``n_cg`` (CG steps) and
+        ``stopped_by_callback``.
+    """
+    theta = np.array(theta0, dtype=np.float64)
+    f, g, hessp = objective.gradient_hessian_product(theta)
+    passes, total_cg = 1, 0
+    if max_cg is None:
+        max_cg = max(5, theta.size)
+    history = []
+    n_iter = 0
+
+    def done(message, converged):
+        return SolverResult(
+            theta=theta,
+            objective=float(f),
+            n_iter=n_iter,
+            converged=converged,
+            message=message,
+            history=tuple(history),
+            extra={
+                "stopped_by_callback": message == MSG_CALLBACK,
+                "n_passes": passes,
+                "n_cg": total_cg,
+            },
+        )
+
+    if max_iter <= 0:
+        return done(MSG_MAXITER, False)
+    if np.max(np.abs(g), initial=0.0) <= tol:
+        return done(MSG_PGTOL, True)
+    M = _preconditioner(hessp, theta.size, preconditioner)
+    passes += bool(preconditioner)
+    delta = np.sqrt(_dot(g * M, g))
+    while True:
+        gnorm = np.sqrt(_dot(g / M, g))
+        rtol = min(cg_tol, np.sqrt(gnorm))
+        s, r, n_cg, boundary = _trust_region_cg(hessp, g, M, delta, rtol, max_cg)
+        total_cg += n_cg
+        passes += n_cg
+        gs = _dot(g, s)
+        prered = -0.5 * (gs - _dot(s, r))
+        theta_new = theta + s
+        f_new, g_new, hessp_new = objective.gradient_hessian_product(theta_new)
+        passes += 1
+        actred = f - f_new
+        snorm = np.sqrt(_dot(s * M, s))
+        if n_iter == 0:
+            delta = min(delta, snorm)
+        n_iter += 1
+        noise = ftol * max(abs(f), 1.0)
+        if prered <= noise:
+            # Near the optimum the objective cannot tell the step's reduction
+            # from rounding, but the gradient still measures progress: the
+            # step is taken while it shrinks the gradient, as a Newton step
+            # there does.
+            accepted = np.max(np.abs(g_new)) < np.max(np.abs(g))
+            if not accepted:
+                history.append(float(f))
+                return done(MSG_FTOL, True)
+        else:
+            accepted = actred > _ETA0 * prered
+            delta = _radius(delta, actred, prered, gs, f_new - f - gs, snorm, boundary)
+        if accepted:
+            theta, f, g, hessp = theta_new, f_new, g_new, hessp_new
+            if preconditioner:
+                M = _preconditioner(hessp, theta.size, True)
+                passes += 1
+        history.append(float(f))
+        if verbose:
+            print(
+                f"Newton-CG iter {n_iter:4d}  objective {f:.10e}  "
+                f"|grad|_inf {np.max(np.abs(g)):.3e}  CG {n_cg:3d}  "
+                f"delta {delta:.3e}{'' if accepted else '  (rejected)'}",
+                flush=True,
+            )
+        if callback is not None and callback(n_iter, theta):
+            return done(MSG_CALLBACK, False)
+        if n_iter >= max_iter:
+            return done(MSG_MAXITER, False)
+        if np.max(np.abs(g)) <= tol:
+            return done(MSG_PGTOL, True)
