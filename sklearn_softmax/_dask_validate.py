@@ -65,6 +65,13 @@ SGD_ON_DASK = (
 )
 
 
+NEWTON_ON_DASK = (
+    "solver='newton-cg' does not take dask collections yet: its Hessian-vector "
+    "products need the probabilities of every block kept on the workers between "
+    "tasks. Use solver='lbfgs', which fits dask collections on the cluster."
+)
+
+
 def get_client():
     """Return the current ``distributed`` client, or raise a helpful error."""
     try:
@@ -340,6 +347,8 @@ def dask_training_data(estimator, X, y, sample_weight, *, first, classes, whole_
     """
     if getattr(estimator, "solver", "lbfgs") == "sgd" or not whole_data:
         raise ValueError(SGD_ON_DASK)
+    if getattr(estimator, "solver", "lbfgs") == "newton-cg":
+        raise ValueError(NEWTON_ON_DASK)
     client = get_client()
     name = type(estimator).__name__
     if not is_dask_collection(X):

@@ -294,6 +294,12 @@ def test_sgd_points_to_incremental(client):
         SoftmaxClassifier(solver="sgd").fit(*_dask(X, y, sw, 500))
 
 
+def test_newton_cg_refused_on_dask(client):
+    X, y, sw = make_data(n=2000)
+    with pytest.raises(ValueError, match="newton-cg.*solver='lbfgs'"):
+        SoftmaxClassifier(solver="newton-cg").fit(*_dask(X, y, sw, 500))
+
+
 def test_incremental_runs_partial_fit_on_the_blocks(client):
     wrappers = pytest.importorskip("dask_ml.wrappers")
     X, y, _ = make_data(n=4000)
