@@ -9,7 +9,8 @@ from _reference import data_term, dense_targets
 from sklearn_softmax import _csr_layout, _kernels
 from sklearn_softmax._arrays import Targets
 from sklearn_softmax._arrays import prepare_X as _prepare_X
-from sklearn_softmax._config import CHUNK_MIN_ROWS
+from sklearn_softmax._config import CHUNK_MIN_ROWS, PARTIALS_BUDGET
+from sklearn_softmax._cpu_caches import CacheSizes
 from sklearn_softmax._csr_layout import csr_layout
 from sklearn_softmax._datafit import data_loss_gradient
 from sklearn_softmax._objective import SoftmaxObjective
@@ -39,29 +40,48 @@ def _naive_segments(X, bounds):
     return seg
 
 
-_DEFAULTS = (_csr_layout.BLOCK_BYTES, _csr_layout.Z_BYTES, _csr_layout.MIN_TASKS)
+# Cache sizes of the layouts below: block_bytes gives the slice (no L3:
+# half of L2; an L3 shared by 2**20 CPUs adds nothing to it) and the L3,
+# when there is one, the span and the partials' budget.
+_AMD = CacheSizes(32 * 2**10, 2**20, 32 * 2**20, 2)
 
-# (BLOCK_BYTES, Z_BYTES, MIN_TASKS) and the regime each layout is for, on the
+
+def _caches(block):
+    return CacheSizes(32 * 2**10, 2 * block, 64 * 2**20, 2**20)
+
+
+# (caches, Z_BYTES, MIN_TASKS) and the regime each layout is for, on the
 # data of the tests below (5 or 6 classes, 300 or 400 columns, 700 to 1500
 # rows): how the column blocks are bounded ("one" block; by the "width" the
 # cache allows; by the "entries" per row), whether a kernel call covers a
 # single row chunk of several, and what caps the row groups ("tasks": just
 # enough for MIN_TASKS; "rows": one group per CHUNK_MIN_ROWS rows).
 LAYOUTS = {
-    "default": (_DEFAULTS, ("one", False, "rows")),
-    "width": ((8 * 6 * 80, _DEFAULTS[1], 8), ("width", False, "tasks")),
-    "entries": ((8 * 5 * 16, _DEFAULTS[1], 8), ("entries", False, "tasks")),
-    "entries+spans": ((8 * 5 * 16, 8 * 5 * 256, 8), ("entries", True, "tasks")),
-    "groups": ((8 * 6 * 100, 8 * 5 * 256, 64), ("width", True, "rows")),
+    "default": ((_AMD, _csr_layout.Z_BYTES, 16), ("one", False, "rows")),
+    "width": ((_caches(8 * 6 * 80), _csr_layout.Z_BYTES, 8), ("width", False, "tasks")),
+    "entries": (
+        (_caches(8 * 5 * 16), _csr_layout.Z_BYTES, 8),
+        ("entries", False, "tasks"),
+    ),
+    "entries+spans": (
+        (_caches(8 * 5 * 16), 8 * 5 * 256, 8),
+        ("entries", True, "tasks"),
+    ),
+    "groups": ((_caches(8 * 6 * 100), 8 * 5 * 256, 64), ("width", True, "rows")),
 }
+
+
+def _patch_layout(mp, name):
+    (caches, z, tasks), _ = LAYOUTS[name]
+    # Every layout the kernels' drivers compute uses these caches.
+    mp.setattr(_csr_layout, "cache_sizes", lambda: caches)
+    mp.setattr(_csr_layout, "Z_BYTES", z)
+    mp.setattr(_csr_layout, "MIN_TASKS", tasks)
 
 
 @pytest.fixture(params=list(LAYOUTS))
 def layout_constants(request, monkeypatch):
-    (block, z, tasks), _ = LAYOUTS[request.param]
-    monkeypatch.setattr(_csr_layout, "BLOCK_BYTES", block)
-    monkeypatch.setattr(_csr_layout, "Z_BYTES", z)
-    monkeypatch.setattr(_csr_layout, "MIN_TASKS", tasks)
+    _patch_layout(monkeypatch, request.param)
     return request.param
 
 
@@ -69,7 +89,8 @@ def _regime(layout, X, n_classes):
     """The regime of ``layout`` (see LAYOUTS), read from its attributes."""
     n, d = X.shape
     widths = np.diff(layout.bounds)
-    cap = max(8, _csr_layout.BLOCK_BYTES // (8 * n_classes))
+    slice_bytes = _csr_layout.block_bytes(_csr_layout.cache_sizes())
+    cap = max(8, slice_bytes // (8 * n_classes))
     if layout.n_blocks == 1:
         blocks = "one"
     elif widths.max() == cap and layout.n_blocks >= -(-d // cap):
@@ -117,8 +138,10 @@ def test_segments_match_searchsorted(dtype, parallel, layout_constants):
 def test_layout_respects_cache_and_entry_limits():
     rng = np.random.default_rng(1)
     X = _skewed_csr(rng, 2000, 20_000, 48)
-    layout = csr_layout(X.indices, X.indptr, 20_000, 20)
-    width = _csr_layout.BLOCK_BYTES // (8 * 20)
+    # 512 KB slices (no L3: half of L2).
+    caches = CacheSizes(32 * 2**10, 2**20)
+    layout = csr_layout(X.indices, X.indptr, 20_000, 20, caches=caches)
+    width = 512 * 2**10 // (8 * 20)
     assert layout.n_blocks >= -(-20_000 // width)
     assert np.diff(layout.bounds).max() <= width
     # Popular columns come first: equal shares of the entries make the first
@@ -126,7 +149,7 @@ def test_layout_respects_cache_and_entry_limits():
     assert np.diff(layout.bounds)[0] < np.diff(layout.bounds)[-2]
     # With 3 entries per row no block is worth its loop start.
     Y = _skewed_csr(rng, 2000, 20_000, 3)
-    assert csr_layout(Y.indices, Y.indptr, 20_000, 20).n_blocks == 1
+    assert csr_layout(Y.indices, Y.indptr, 20_000, 20, caches=caches).n_blocks == 1
     # Many blocks: one row group and no partials beyond it.
     assert layout.n_groups == max(1, -(-_csr_layout.MIN_TASKS // layout.n_blocks))
 
@@ -251,11 +274,9 @@ def test_fixture_layouts_reach_every_branch():
     # of one row chunk and both caps on the row groups.
     X = _skewed_csr(np.random.default_rng(0), 1100, 300, 40)
     seen = {}
-    for name, ((block, z, tasks), _) in LAYOUTS.items():
+    for name in LAYOUTS:
         with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(_csr_layout, "BLOCK_BYTES", block)
-            mp.setattr(_csr_layout, "Z_BYTES", z)
-            mp.setattr(_csr_layout, "MIN_TASKS", tasks)
+            _patch_layout(mp, name)
             layout = csr_layout(X.indices, X.indptr, 300, 5)
             seen[name] = _regime(layout, X, 5)
             # A single block holds every column; spans of one chunk need
@@ -268,3 +289,116 @@ def test_fixture_layouts_reach_every_branch():
     assert set(blocks) == {"one", "width", "entries"}
     assert set(spans) == {True, False}
     assert set(groups) == {"tasks", "rows"}
+
+
+# Cache sizes of three kinds of machine: this AMD EPYC guest (1 MB L2 per
+# core, 32 MB L3 for 2 CPUs), an Intel server (2 MB L2, 105 MB of L3 for 112
+# CPUs) and a CPU that reports no L3.
+MACHINES = {
+    "amd": _AMD,
+    "intel": CacheSizes(48 * 2**10, 2 * 2**20, 105 * 2**20, 112),
+    "no-l3": CacheSizes(32 * 2**10, 2**20),
+}
+
+
+def test_block_partials_and_span_sizes_from_caches():
+    amd, intel, no_l3 = MACHINES.values()
+    # A quarter of the L3 share where it is larger than half of L2.
+    assert _csr_layout.block_bytes(amd) == 4 * 2**20
+    assert _csr_layout.block_bytes(intel) == 2**20
+    assert _csr_layout.block_bytes(no_l3) == 512 * 2**10
+    assert _csr_layout.partials_budget(amd) == 16 * 2**20
+    assert _csr_layout.partials_budget(intel) == PARTIALS_BUDGET
+    assert _csr_layout.partials_budget(no_l3) == PARTIALS_BUDGET
+    assert _csr_layout.span_bytes(amd) == 16 * 2**20
+    assert _csr_layout.span_bytes(no_l3) == 2**20
+
+
+@pytest.mark.parametrize("parallel", [True, False])
+def test_layout_is_a_function_of_data_and_caches(parallel, monkeypatch):
+    rng = np.random.default_rng(6)
+    X = _skewed_csr(rng, 3000, 60_000, 48)
+    K = 20
+    layouts = {
+        name: csr_layout(X.indices, X.indptr, 60_000, K, parallel, caches)
+        for name, caches in MACHINES.items()
+    }
+    # The 9.6 MB table (44.8 entries per row: at most 11 blocks) needs 3
+    # slices of 4 MB, but AMD's 16 MB budget holds one partial, so the columns
+    # give the 4 tasks (MIN_SPLIT_TASKS); 10 slices of 1 MB. Equal shares of
+    # the entries with popular columns first make one more, or four more.
+    # 512 KB slices would need 19, so the entries alone decide.
+    assert _csr_layout.MIN_SPLIT_TASKS == 4
+    assert [lay.n_blocks for lay in layouts.values()] == [5, 14, 11]
+    width = {
+        name: _csr_layout.block_bytes(c) // (8 * K) for name, c in MACHINES.items()
+    }
+    assert np.diff(layouts["amd"].bounds).max() <= width["amd"]
+    assert np.diff(layouts["intel"].bounds).max() <= width["intel"]
+    assert np.diff(layouts["no-l3"].bounds).max() > width["no-l3"]
+    for lay in layouts.values():
+        np.testing.assert_array_equal(lay.seg, _naive_segments(X, lay.bounds))
+    # AMD's budget (16 MB) holds one 9.6 MB partial; 32 MB hold three, and
+    # 16 tasks need two groups of 14 or 11 blocks.
+    assert [lay.n_groups for lay in layouts.values()] == [1, 2, 2]
+    # The span: 16 MB of logits, or all of L2 without an L3.
+    assert [lay.span for lay in layouts.values()] == [104704, 104704, 6400]
+    # The default is the machine's caches, and the thread count changes
+    # nothing.
+    monkeypatch.setattr(_csr_layout, "cache_sizes", lambda: MACHINES["intel"])
+    previous = numba.get_num_threads()
+    try:
+        for threads in range(1, numba.config.NUMBA_NUM_THREADS + 1):
+            numba.set_num_threads(threads)
+            again = csr_layout(X.indices, X.indptr, 60_000, K, parallel)
+            np.testing.assert_array_equal(again.bounds, layouts["intel"].bounds)
+            np.testing.assert_array_equal(again.seg, layouts["intel"].seg)
+            assert (again.n_groups, again.span) == (
+                layouts["intel"].n_groups,
+                layouts["intel"].span,
+            )
+    finally:
+        numba.set_num_threads(previous)
+
+
+@pytest.mark.parametrize("machine", list(MACHINES))
+def test_loss_gradient_for_every_machine_layout(machine, monkeypatch):
+    # Each machine's layout gives the reference's loss and gradient, and the
+    # serial twin its bits.
+    monkeypatch.setattr(_csr_layout, "cache_sizes", lambda: MACHINES[machine])
+    rng = np.random.default_rng(7)
+    n, d, K = 1200, 40_000, 9
+    X = _skewed_csr(rng, n, d, 48)
+    coef = rng.standard_normal((K, d)) * 0.3
+    intercept = rng.standard_normal(K)
+    sw = rng.uniform(0.1, 2.0, n)
+    targets = Targets.from_labels(rng.integers(0, K, n), K)
+    ref_loss, ref_grad = data_term(X, dense_targets(targets), sw, coef, intercept, 0.0)
+    _, X_args, _, _ = _prepare_X(X)
+    got = [
+        data_loss_gradient(X_args, True, targets, sw, coef, intercept, 0.0, parallel)
+        for parallel in (True, False)
+    ]
+    np.testing.assert_allclose(got[0][0], ref_loss, rtol=1e-12)
+    np.testing.assert_allclose(
+        got[0][1], ref_grad, rtol=1e-11, atol=1e-12 * np.abs(ref_grad).max()
+    )
+    assert got[0][0] == got[1][0]
+    np.testing.assert_array_equal(got[0][1], got[1][1])
+
+
+def test_columns_split_for_tasks_when_one_partial_fits():
+    # A 40 MB table on a machine whose L3 would hold it whole (a guest with
+    # 384 MB of L3 for 2 CPUs): one slice is enough for the cache, but the
+    # 32 MB budget holds no second partial; without blocks the gradient phase
+    # would be a single task.
+    caches = CacheSizes(48 * 2**10, 2 * 2**20, 384 * 2**20, 2)
+    rng = np.random.default_rng(8)
+    X = _skewed_csr(rng, 600, 100_000, 30)
+    layout = csr_layout(X.indices, X.indptr, 100_000, 50, caches=caches)
+    assert _csr_layout.block_bytes(caches) > 8 * 100_001 * 50
+    assert layout.n_groups == 1
+    assert layout.n_blocks == _csr_layout.MIN_SPLIT_TASKS
+    # Too few entries per row for 4 blocks: the entries decide.
+    Y = _skewed_csr(rng, 600, 100_000, 9)
+    assert csr_layout(Y.indices, Y.indptr, 100_000, 50, caches=caches).n_blocks == 2

@@ -133,3 +133,31 @@ def test_same_bits_whatever_the_heap_layout(parallel):
             seen.add((loss, grad.tobytes()))
             del shift
     assert len(seen) == 1
+
+
+@pytest.mark.parametrize(
+    "caches",
+    [(2**20, 32 * 2**20, 2), (2**18, 2**21, 4), (2**17, 0, 1)],
+    ids=["amd", "small-l3", "no-l3"],
+)
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_csr_bitwise_for_any_n_jobs_whatever_the_caches(caches, monkeypatch):
+    # The CSR layout comes from the data and the machine's caches, never from
+    # the thread count: under each machine's caches every n_jobs gives the
+    # same bits. The three layouts differ: one column block and 15 row
+    # groups; 2 blocks and 6 groups; 3 blocks, 6 groups and spans of 2,304
+    # rows.
+    from sklearn_softmax import _csr_layout
+    from sklearn_softmax._cpu_caches import CacheSizes
+
+    fake = CacheSizes(32 * 2**10, *caches)
+    monkeypatch.setattr(_csr_layout, "cache_sizes", lambda: fake)
+    rng = np.random.default_rng(0)
+    X = sp.random(4000, 3000, density=0.01, format="csr", random_state=0)
+    y = rng.integers(0, 7, 4000)
+    fits = [
+        SoftmaxClassifier(n_jobs=n_jobs, max_iter=30).fit(X, y) for n_jobs in (1, 2, -1)
+    ]
+    for other in fits[1:]:
+        np.testing.assert_array_equal(other.coef_, fits[0].coef_)
+        np.testing.assert_array_equal(other.intercept_, fits[0].intercept_)

@@ -12,6 +12,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "sklearn_softmax"
 LAYERS = {
     "_config": 0,
     "_compat": 0,
+    # The machine's cache sizes, which the CSR layout is sized from.
+    "_cpu_caches": 0,
     "_kernels": 1,
     # The data term's helper: how CSR data is split for the kernel.
     "_csr_layout": 2,

@@ -3,11 +3,12 @@
 A CSR evaluation gathers one row of the transposed coefficients ``WT[j]``
 per stored entry (the logits) and scatters one row of the gradient
 ``G[j]`` per stored entry (the gradient). Both tables have ``d x K`` entries;
-once they outgrow the L2 cache every stored entry costs a trip to the shared
-cache or to memory, and one partial gradient per row chunk (the scheme of the
-dense kernel) multiplies the memory the scatter touches. This kernel splits
-the columns into blocks whose slice of either table fits in L2
-(:mod:`sklearn_softmax._csr_layout` chooses them from the data) and works in
+once they outgrow the caches every stored entry costs a trip to memory, and
+one partial gradient per row chunk (the scheme of the dense kernel)
+multiplies the memory the scatter touches. This kernel splits the columns
+into blocks whose slice of either table stays in cache
+(:mod:`sklearn_softmax._csr_layout` chooses them from the data and the
+machine's cache sizes) and works in
 two phases over a span of rows ``[s0, s1)`` (a "super-chunk", whose logits fit
 in the work array ``Z``):
 
