@@ -158,7 +158,15 @@ def test_estimator_subsamples_and_matches_logistic_regression():
     X, y = datasets.make_classification(
         n_samples=n, n_features=d, n_informative=6, n_classes=K, random_state=0
     )
-    ours = SoftmaxClassifier(solver="newton-cg", tol=1e-10, max_iter=1000).fit(X, y)
+    fits = [
+        SoftmaxClassifier(
+            solver="newton-cg", tol=1e-10, max_iter=1000, n_jobs=n_jobs
+        ).fit(X, y)
+        for n_jobs in (1, -1)
+    ]
+    ours = fits[0]
+    np.testing.assert_array_equal(fits[1].coef_, ours.coef_)
+    assert fits[1].loss_curve_ == ours.loss_curve_
     ref = LogisticRegression(solver="newton-cg", tol=1e-10, max_iter=1000).fit(X, y)
     scale = max(1.0, np.abs(ref.coef_).max())
     np.testing.assert_allclose(ours.coef_, ref.coef_, atol=1e-8 * scale)

@@ -34,7 +34,7 @@ from ._two_loop import MSG_FTOL, MSG_MAXITER, MSG_PGTOL
 __all__ = [
     "HESSIAN_MAX_FRACTION",
     "HESSIAN_MIN_SAMPLES",
-    "HESSIAN_ROWS_PER_PARAMETER",
+    "HESSIAN_ROWS_PER_DIRECTION",
     "hessian_fraction",
     "newton_cg",
 ]
@@ -45,14 +45,16 @@ _ETA0, _ETA1, _ETA2 = 1e-4, 0.25, 0.75
 _SIGMA1, _SIGMA2, _SIGMA3 = 0.25, 0.5, 4.0
 
 
-#: Rows of the Hessian's subset per dimension of the curvature: the Hessian
-#: of ``K`` classes and ``d`` features has ``(K - 1) (d + 1)`` directions
+#: Rows of the Hessian's subset per direction of curvature. The Hessian of
+#: ``K`` classes and ``d`` features has ``P = (K - 1) (d + 1)`` directions
 #: with curvature (the shift of all classes has none) and every row adds
-#: curvature of rank ``K - 1`` spread over the classes by its
-#: probabilities, so the subset must hold a multiple of ``(K - 1) (d + 1)``
-#: rows before the model it gives is one CG can trust. The multiple is
+#: curvature of rank ``K - 1``, so the estimate is useful only from some
+#: multiple of ``P`` rows on; a subset of a share ``f`` of the rows, drawn
+#: without replacement, errs as a sample of ``m / (1 - f)`` rows would (the
+#: finite-population correction), so the rule asks
+#: ``m / (1 - f) >= HESSIAN_ROWS_PER_DIRECTION * P``. The multiple is
 #: measured on several shapes (docs/user_guide/solvers.rst, newton-cg).
-HESSIAN_ROWS_PER_PARAMETER = 10
+HESSIAN_ROWS_PER_DIRECTION = 5
 #: Above this share of the rows a subset saves too little to pay for the
 #: worse steps: the Hessian of all rows.
 HESSIAN_MAX_FRACTION = 0.5
@@ -64,9 +66,11 @@ HESSIAN_MIN_SAMPLES = 10_000
 def hessian_fraction(n_samples, n_features, n_classes):
     """Share of the rows for the Hessian of ``newton_cg``, or ``None`` for all.
 
-    ``HESSIAN_ROWS_PER_PARAMETER * (n_classes - 1) * (n_features + 1)``
-    rows, when that is at most :data:`HESSIAN_MAX_FRACTION` of
-    ``n_samples`` and there are :data:`HESSIAN_MIN_SAMPLES` rows or more.
+    The share ``f = c P / (n + c P)`` with ``P = (K - 1) (d + 1)`` and
+    ``c =`` :data:`HESSIAN_ROWS_PER_DIRECTION`: the smallest subset of
+    ``m = f n`` rows with ``m / (1 - f) >= c P``. ``None`` when ``f``
+    exceeds :data:`HESSIAN_MAX_FRACTION` or there are fewer than
+    :data:`HESSIAN_MIN_SAMPLES` rows.
 
     Parameters
     ----------
@@ -79,8 +83,8 @@ def hessian_fraction(n_samples, n_features, n_classes):
     """
     if n_samples < HESSIAN_MIN_SAMPLES:
         return None
-    rows = HESSIAN_ROWS_PER_PARAMETER * max(n_classes - 1, 1) * (n_features + 1)
-    fraction = rows / max(n_samples, 1)
+    rows = HESSIAN_ROWS_PER_DIRECTION * max(n_classes - 1, 1) * (n_features + 1)
+    fraction = rows / (n_samples + rows)
     return None if fraction > HESSIAN_MAX_FRACTION else fraction
 
 
@@ -315,6 +319,10 @@ def newton_cg(
                 # exact Newton steps (one more pass keeps the probabilities).
                 sub, product_cost = None, 1
                 evaluate = objective.gradient_hessian_product
+                # The radius shrank to the subset's poor model; full Newton
+                # steps from within rounding of the optimum need none (the
+                # gradient test above still guards them).
+                delta = np.inf
                 f, g, hessp = evaluate(theta)
                 passes += 1
                 if preconditioner:
