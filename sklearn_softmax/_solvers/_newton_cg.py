@@ -292,7 +292,10 @@ def newton_cg(
     delta = np.sqrt(_dot(g * M, g))
     while True:
         gnorm = np.sqrt(_dot(g / M, g))
-        rtol = min(cg_tol, np.sqrt(gnorm))
+        # A subset's Hessian errs by more than a tight residual would
+        # remove: its CG stops at cg_tol, and the superlinear forcing
+        # returns with the Hessian of all rows.
+        rtol = cg_tol if sub is not None else min(cg_tol, np.sqrt(gnorm))
         s, r, n_cg, boundary = _trust_region_cg(hessp, g, M, delta, rtol, max_cg)
         total_cg += n_cg
         passes += product_cost * n_cg
