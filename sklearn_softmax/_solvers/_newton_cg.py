@@ -17,6 +17,18 @@ CG stops when the residual has fallen by the relative factor
 forcing sequence that makes the outer iterations superlinear near the
 optimum while keeping early steps cheap.
 
+With ``hessian_fraction`` the products use the Hessian of a fixed subset
+of the rows, scaled to the whole weight (Byrd, Chin, Neveitt and Nocedal,
+"On the use of stochastic Hessian information in optimization methods for
+machine learning", SIAM J. Optim. 21, 2011): a CG step then costs that
+share of a pass, the trial point needs only the loss and the gradient, and
+an accepted point one pass over the subset for its probabilities. The loss
+and the gradient stay exact, so the acceptance test, the stopping rule and
+the solution are unchanged; CG stops at ``cg_tol`` (the subset's Hessian
+errs by more than the forcing would remove), and once a step fails where
+the objective cannot tell its decrease from rounding the solver finishes
+with the Hessian of all rows.
+
 The stopping rule is the one of the L-BFGS solvers: the largest absolute
 entry of the gradient below ``tol``, ``max_iter`` iterations, or a
 reduction below the rounding of the objective (``ftol``, here: a predicted
