@@ -126,6 +126,9 @@ class SoftmaxClassifier(
         ``tol``. ``"newton-cg"`` is a trust-region Newton method whose steps
         come from conjugate gradients on Hessian-vector products (liblinear's
         TRON), with the stopping rule of ``"lbfgs"``; ``l1_ratio=0`` only.
+        With many more rows than parameters its Hessian-vector products use
+        a fixed subset of the rows (the loss and the gradient stay exact;
+        see the user guide's solver page).
         ``"sgd"`` is minibatch
         stochastic gradient descent on the same objective (every minibatch
         gradient is an unbiased estimate of the full gradient); it also

@@ -9,6 +9,7 @@ objective adds the penalty and divides by the total weight.
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 
 from . import _kernels
 from ._arrays import prepare_X, readonly
@@ -238,6 +239,38 @@ class SoftmaxDataTerm:
             P=P,
         )
         return loss, grad, DataHessian(self, P)
+
+    def subset(self, rows):
+        """Return a data term of the rows ``rows`` only, copied (own buffers).
+
+        For a subsampled Hessian: its kernels, CSR layout and work buffers
+        are those of an ordinary data term of ``X[rows]``, so they run
+        unchanged on the copy.
+
+        Parameters
+        ----------
+        rows : ndarray of int
+            Rows of this data term, in the order of the subset.
+
+        Returns
+        -------
+        SoftmaxDataTerm
+        """
+        rows = np.asarray(rows, dtype=np.int64)
+        if self.sparse:
+            data, indices, indptr = self.X_args
+            shape = (self.n_samples, self.n_features)
+            # Row slicing keeps each row's sorted column indices.
+            X = sp.csr_matrix((data, indices, indptr), shape=shape, copy=False)[rows]
+        else:
+            X = np.ascontiguousarray(self.X_args[0][rows])
+        return SoftmaxDataTerm(
+            X,
+            self.targets.take(rows),
+            self.sample_weight[rows],
+            label_smoothing=self.label_smoothing,
+            parallel=self.parallel,
+        )
 
     def loss_gradient_rows(self, coef, intercept, rows):
         """:meth:`loss_gradient` of the rows ``rows`` only, without copying them all.

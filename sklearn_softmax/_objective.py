@@ -43,7 +43,7 @@ import numpy as np
 from ._datafit import SoftmaxDataTerm
 from ._penalty import ElasticNet
 
-__all__ = ["SoftmaxObjective"]
+__all__ = ["SoftmaxObjective", "SubsampledHessian"]
 
 
 class SoftmaxObjective:
@@ -225,6 +225,59 @@ class SoftmaxObjective:
         grad /= S
         return loss / S, grad.ravel(), _HessianProduct(self, data_hessp)
 
+    def subsampled_hessian(self, fraction):
+        r"""Return the Hessian of the smooth part estimated on a subset of rows.
+
+        The rows are evenly spaced, ``(2 j + 1) n // (2 m)`` for ``j < m``
+        with ``m = max(1, round(fraction * n))``: deterministic, independent
+        of the thread count, and stratified when the rows are sorted (by
+        label, by time). They are copied once into a data term of their own,
+        whose data Hessian is scaled to the whole weight,
+
+        .. math::
+
+            \hat H = \frac{1}{S} \Big( \frac{S}{S_{\text{sub}}}
+                     \sum_{i \in \text{sub}} s_i H_i + \lambda_2 I_W \Big),
+
+        an unbiased estimate of the Hessian for a random subset (Byrd, Chin,
+        Neveitt and Nocedal, SIAM J. Optim. 21, 2011).
+
+        Parameters
+        ----------
+        fraction : float in (0, 1]
+            Share of the rows in the subset.
+
+        Returns
+        -------
+        SubsampledHessian or None
+            ``at(theta)`` gives the operator ``v -> \hat H v`` at ``theta``
+            (one pass over the subset); ``cost`` is the subset's share of
+            the rows, what one of its passes costs in passes over ``X``.
+            ``None`` when the data term cannot be subset (it has no
+            ``subset`` method, as a distributed one): the solver then uses
+            the Hessian of all rows.
+
+        Raises
+        ------
+        ValueError
+            If the objective has an L1 part.
+        """
+        if not self.is_smooth:
+            raise ValueError(
+                "Hessian-vector products need a smooth objective; this one has "
+                f"an L1 part (l1_ratio={self.penalty.l1_ratio})."
+            )
+        if not hasattr(self.data, "subset"):
+            return None
+        n = self.n_samples
+        m = int(min(n, max(1, round(float(fraction) * n))))
+        rows = ((2 * np.arange(m, dtype=np.int64) + 1) * n) // (2 * m)
+        data = self.data.subset(rows)
+        if not data.sw_sum > 0.0:
+            # Only zero weights in the subset: no curvature to scale up.
+            data = self.data.subset(np.arange(n))
+        return SubsampledHessian(self, data)
+
     def loss(self, theta):
         """Return the whole objective at ``theta``, L1 part included."""
         return self.loss_gradient(theta)[0] + self.nonsmooth_value(theta)
@@ -305,12 +358,60 @@ class SoftmaxObjective:
         )
 
 
-class _HessianProduct:
-    """``v -> H v`` of the smooth objective at one point (penalty, ``1 / S``)."""
+class SubsampledHessian:
+    """Subsampled Hessian of an objective (:meth:`SoftmaxObjective.subsampled_hessian`).
 
-    def __init__(self, objective, data_hessp):
+    Parameters
+    ----------
+    objective : SoftmaxObjective
+        The objective (penalty, total weight ``S``, packing).
+    data : SoftmaxDataTerm
+        The data term of the subset.
+
+    Attributes
+    ----------
+    n_rows : int
+        Rows in the subset.
+    cost : float
+        ``n_rows / n_samples``: one pass over the subset in passes over ``X``.
+    """
+
+    def __init__(self, objective, data):
+        self._objective = objective
+        self._data = data
+        self.n_rows = data.n_samples
+        self.cost = data.n_samples / objective.n_samples
+        # Scales the subset's curvature to the whole weight; exactly 1 for
+        # the whole data (the same weights summed in the same chunks).
+        self._scale = objective.sw_sum / data.sw_sum
+
+    def at(self, theta):
+        """Return the operator ``v -> H_sub v`` at ``theta`` (a pass over the subset).
+
+        Returns
+        -------
+        hessp : callable
+            As the ``hessp`` of
+            :meth:`SoftmaxObjective.gradient_hessian_product`
+            (``diagonal()``, ``preconditioner()``), every product one pass
+            over the subset.
+        """
+        coef, intercept = self._objective.unpack(theta)
+        # The subset's loss and gradient come with its probabilities, unused.
+        _, _, data_hessp = self._data.loss_gradient_hessp(coef, intercept)
+        return _HessianProduct(self._objective, data_hessp, self._scale)
+
+
+class _HessianProduct:
+    """``v -> H v`` of the smooth objective at one point (penalty, ``1 / S``).
+
+    ``scale`` multiplies the data term's part: ``S / S_sub`` for a subset.
+    """
+
+    def __init__(self, objective, data_hessp, scale=1.0):
         self._objective = objective
         self._data = data_hessp
+        self._scale = float(scale)
 
     def __call__(self, v):
         obj = self._objective
@@ -321,6 +422,8 @@ class _HessianProduct:
         else:
             vb = np.zeros(obj.n_classes)
         Hv = self._data(coef, vb)
+        if self._scale != 1.0:
+            Hv *= self._scale
         if not obj.fit_intercept:
             Hv = Hv[:, : obj.n_features].copy()
         Hv[:, : obj.n_features] += obj.penalty.l2 * coef
@@ -330,6 +433,8 @@ class _HessianProduct:
     def diagonal(self):
         obj = self._objective
         D = self._data.diagonal()
+        if self._scale != 1.0:
+            D *= self._scale
         if not obj.fit_intercept:
             D = D[:, : obj.n_features].copy()
         D[:, : obj.n_features] += obj.penalty.l2

@@ -21,7 +21,7 @@ from ._dask_predict import is_dask_collection
 from ._linear import sklearn_convention
 from ._objective import SoftmaxObjective
 from ._penalty import ElasticNet
-from ._solvers import lbfgs, minimize_l1, newton_cg
+from ._solvers import hessian_fraction, lbfgs, minimize_l1, newton_cg
 from ._targets import encode_targets, is_probability_targets
 
 __all__ = ["TrainingMixin", "transactional"]
@@ -157,8 +157,11 @@ class TrainingMixin:
         """Run the deterministic solver of ``self.solver`` on ``objective``.
 
         ``"lbfgs"`` is L-BFGS for a smooth objective and the L1 solver
-        otherwise; ``"newton-cg"`` needs a smooth objective (``l1_ratio=0``).
+        otherwise; ``"newton-cg"`` needs a smooth objective (``l1_ratio=0``)
+        and estimates the Hessian on a subset of the rows when there are many
+        more rows than the curvature estimate needs (:func:`hessian_fraction`).
         """
+        options = {}
         if self.solver == "newton-cg":
             if not objective.is_smooth:
                 raise ValueError(
@@ -167,6 +170,10 @@ class TrainingMixin:
                     "solver='lbfgs' for L1 and elastic-net penalties."
                 )
             solve = newton_cg
+            if hasattr(objective, "subsampled_hessian"):
+                options["hessian_fraction"] = hessian_fraction(
+                    objective.n_samples, objective.n_features, objective.n_classes
+                )
         else:
             solve = lbfgs if objective.is_smooth else minimize_l1
         return solve(
@@ -176,6 +183,7 @@ class TrainingMixin:
             tol=self.tol,
             verbose=self.verbose,
             callback=callback,
+            **options,
         )
 
     def _initial_theta(self, X, classes, coef=None, intercept=None):

@@ -7,7 +7,7 @@ Every solver returns a :class:`SolverResult` and uses only the methods of the
 from ._contract import Objective
 from ._l1_lbfgsb import L1_TWO_LOOP_MIN_PARAMS, l1_lbfgsb, minimize_l1
 from ._lbfgs import TWO_LOOP_MIN_PARAMS, lbfgs
-from ._newton_cg import newton_cg
+from ._newton_cg import hessian_fraction, newton_cg
 from ._owlqn import owlqn
 from ._result import SolverResult
 from ._schedules import SCHEDULES, SGDOptimizer
@@ -24,6 +24,7 @@ __all__ = [
     "L1_TWO_LOOP_MIN_PARAMS",
     "l1_lbfgsb",
     "minimize_l1",
+    "hessian_fraction",
     "lbfgs_two_loop",
     "newton_cg",
     "owlqn",

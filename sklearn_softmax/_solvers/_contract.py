@@ -50,6 +50,18 @@ class Objective(Protocol):
         no Hessian, raises ``ValueError``.
         """
 
+    # Optional (newton-cg with ``hessian_fraction``; objectives without it get
+    # the Hessian of all rows):
+    #
+    # def subsampled_hessian(self, fraction: float) -> SubsampledHessian | None
+    #     The Hessian estimated on a fixed share ``fraction`` of the rows and
+    #     scaled to the whole weight, or ``None`` when the data cannot be
+    #     subset. The result has ``n_rows``, ``cost`` (a pass over the subset
+    #     in passes over ``X``) and ``at(theta)``, which returns a ``hessp``
+    #     as :meth:`gradient_hessian_product` does (one pass over the subset,
+    #     each product one more). Not a Protocol member, so that objectives
+    #     without it still satisfy ``isinstance(obj, Objective)``.
+
     def loss(self, theta: np.ndarray) -> float:
         """``F(theta)``."""
 

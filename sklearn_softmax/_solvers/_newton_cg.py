@@ -17,6 +17,18 @@ CG stops when the residual has fallen by the relative factor
 forcing sequence that makes the outer iterations superlinear near the
 optimum while keeping early steps cheap.
 
+With ``hessian_fraction`` the products use the Hessian of a fixed subset
+of the rows, scaled to the whole weight (Byrd, Chin, Neveitt and Nocedal,
+"On the use of stochastic Hessian information in optimization methods for
+machine learning", SIAM J. Optim. 21, 2011): a CG step then costs that
+share of a pass, the trial point needs only the loss and the gradient, and
+an accepted point one pass over the subset for its probabilities. The loss
+and the gradient stay exact, so the acceptance test, the stopping rule and
+the solution are unchanged; CG stops at ``cg_tol`` (the subset's Hessian
+errs by more than the forcing would remove), and once a step fails where
+the objective cannot tell its decrease from rounding the solver finishes
+with the Hessian of all rows.
+
 The stopping rule is the one of the L-BFGS solvers: the largest absolute
 entry of the gradient below ``tol``, ``max_iter`` iterations, or a
 reduction below the rounding of the objective (``ftol``, here: a predicted
@@ -31,12 +43,61 @@ import numpy as np
 from ._result import MSG_CALLBACK, SolverResult
 from ._two_loop import MSG_FTOL, MSG_MAXITER, MSG_PGTOL
 
-__all__ = ["newton_cg"]
+__all__ = [
+    "HESSIAN_MAX_FRACTION",
+    "HESSIAN_MIN_SAMPLES",
+    "HESSIAN_ROWS_PER_DIRECTION",
+    "hessian_fraction",
+    "newton_cg",
+]
 
 _EPS = np.finfo(np.float64).eps
 # TRON's constants: acceptance of a step (eta0) and the radius update.
 _ETA0, _ETA1, _ETA2 = 1e-4, 0.25, 0.75
 _SIGMA1, _SIGMA2, _SIGMA3 = 0.25, 0.5, 4.0
+
+
+#: Rows of the Hessian's subset per direction of curvature. The Hessian of
+#: ``K`` classes and ``d`` features has ``P = (K - 1) (d + 1)`` directions
+#: with curvature (the shift of all classes has none) and every row adds
+#: curvature of rank ``K - 1``, so the estimate is useful only from some
+#: multiple of ``P`` rows on; a subset of a share ``f`` of the rows, drawn
+#: without replacement, errs as a sample of ``m / (1 - f)`` rows would (the
+#: finite-population correction), so the rule asks
+#: ``m / (1 - f) >= HESSIAN_ROWS_PER_DIRECTION * P``. The multiple is
+#: measured on several shapes (docs/user_guide/solvers.rst, newton-cg).
+HESSIAN_ROWS_PER_DIRECTION = 5
+#: Above this share of the rows a subset saves too little to pay for the
+#: worse steps: the Hessian of all rows.
+HESSIAN_MAX_FRACTION = 0.5
+#: Fewer rows than this: all rows. A pass over them costs less than the
+#: interpreter's work of an iteration, and a subset adds iterations.
+HESSIAN_MIN_SAMPLES = 10_000
+
+
+def hessian_fraction(n_samples, n_features, n_classes):
+    """Share of the rows for the Hessian of ``newton_cg``, or ``None`` for all.
+
+    The share ``f = c P / (n + c P)`` with ``P = (K - 1) (d + 1)`` and
+    ``c =`` :data:`HESSIAN_ROWS_PER_DIRECTION`: the smallest subset of
+    ``m = f n`` rows with ``m / (1 - f) >= c P``. ``None`` when ``f``
+    exceeds :data:`HESSIAN_MAX_FRACTION` or there are fewer than
+    :data:`HESSIAN_MIN_SAMPLES` rows.
+
+    Parameters
+    ----------
+    n_samples, n_features, n_classes : int
+        Shape of the problem.
+
+    Returns
+    -------
+    fraction : float or None
+    """
+    if n_samples < HESSIAN_MIN_SAMPLES:
+        return None
+    rows = HESSIAN_ROWS_PER_DIRECTION * max(n_classes - 1, 1) * (n_features + 1)
+    fraction = rows / (n_samples + rows)
+    return None if fraction > HESSIAN_MAX_FRACTION else fraction
 
 
 def _dot(u, w):
@@ -139,6 +200,7 @@ def newton_cg(
     cg_tol=0.1,
     max_cg=None,
     ftol=64 * _EPS,
+    hessian_fraction=None,
 ):
     """Minimise a smooth ``objective`` by trust-region Newton-CG (TRON).
 
@@ -171,16 +233,43 @@ def newton_cg(
         rounding hides it in the objective: a step is then taken if it
         shrinks the gradient, and the solver stops (converged) when it does
         not.
+    hessian_fraction : float in (0, 1], optional
+        Estimate the Hessian in CG on this share of the rows
+        (``objective.subsampled_hessian``, which may return ``None``: all
+        rows; see :func:`hessian_fraction`), so
+        a CG step costs ``hessian_fraction`` of a pass; the loss and the
+        gradient stay exact, so the solution and the stopping rule do not
+        change. ``None`` or 1: the Hessian of all rows.
 
     Returns
     -------
     result : SolverResult
         ``extra`` holds ``n_passes`` (evaluations plus Hessian-vector
-        products plus diagonals: passes over ``X``), ``n_cg`` (CG steps) and
-        ``stopped_by_callback``.
+        products plus diagonals: passes over ``X``, a pass over a subset
+        counted as its share of the rows), ``n_cg`` (CG steps),
+        ``hessian_rows`` (rows of the Hessian's subset, ``None`` for all;
+        the solver finishes with the Hessian of all rows once the objective
+        cannot tell the subset's steps from rounding)
+        and ``stopped_by_callback``.
     """
     theta = np.array(theta0, dtype=np.float64)
-    f, g, hessp = objective.gradient_hessian_product(theta)
+    sub = None
+    subsample = getattr(objective, "subsampled_hessian", None)
+    if subsample is not None and hessian_fraction is not None:
+        if hessian_fraction < 1.0:
+            sub = subsample(hessian_fraction)
+    if sub is None:
+        evaluate, product_cost = objective.gradient_hessian_product, 1
+    else:
+        product_cost = sub.cost
+
+        def evaluate(point):
+            # The trial point needs no probabilities: the subset's are
+            # computed (on the subset) only once a step is accepted.
+            return (*objective.loss_gradient(point), None)
+
+    hessian_rows = None if sub is None else sub.n_rows
+    f, g, hessp = evaluate(theta)
     passes, total_cg = 1, 0
     if max_cg is None:
         max_cg = max(5, theta.size)
@@ -199,6 +288,7 @@ def newton_cg(
                 "stopped_by_callback": message == MSG_CALLBACK,
                 "n_passes": passes,
                 "n_cg": total_cg,
+                "hessian_rows": hessian_rows,
             },
         )
 
@@ -206,19 +296,25 @@ def newton_cg(
         return done(MSG_MAXITER, False)
     if np.max(np.abs(g), initial=0.0) <= tol:
         return done(MSG_PGTOL, True)
+    if sub is not None:
+        hessp = sub.at(theta)
+        passes += product_cost
     M = _preconditioner(hessp, theta.size, preconditioner)
-    passes += bool(preconditioner)
+    passes += product_cost * bool(preconditioner)
     delta = np.sqrt(_dot(g * M, g))
     while True:
         gnorm = np.sqrt(_dot(g / M, g))
-        rtol = min(cg_tol, np.sqrt(gnorm))
+        # A subset's Hessian errs by more than a tight residual would
+        # remove: its CG stops at cg_tol, and the superlinear forcing
+        # returns with the Hessian of all rows.
+        rtol = cg_tol if sub is not None else min(cg_tol, np.sqrt(gnorm))
         s, r, n_cg, boundary = _trust_region_cg(hessp, g, M, delta, rtol, max_cg)
         total_cg += n_cg
-        passes += n_cg
+        passes += product_cost * n_cg
         gs = _dot(g, s)
         prered = -0.5 * (gs - _dot(s, r))
         theta_new = theta + s
-        f_new, g_new, hessp_new = objective.gradient_hessian_product(theta_new)
+        f_new, g_new, hessp_new = evaluate(theta_new)
         passes += 1
         actred = f - f_new
         snorm = np.sqrt(_dot(s * M, s))
@@ -232,7 +328,22 @@ def newton_cg(
             # step is taken while it shrinks the gradient, as a Newton step
             # there does.
             accepted = np.max(np.abs(g_new)) < np.max(np.abs(g))
-            if not accepted:
+            if not accepted and sub is not None:
+                # The subset's model converges only linearly and its step
+                # failed where the objective no longer tells: finish with
+                # exact Newton steps (one more pass keeps the probabilities).
+                sub, product_cost = None, 1
+                evaluate = objective.gradient_hessian_product
+                # The radius shrank to the subset's poor model; full Newton
+                # steps from within rounding of the optimum need none (the
+                # gradient test above still guards them).
+                delta = np.inf
+                f, g, hessp = evaluate(theta)
+                passes += 1
+                if preconditioner:
+                    M = _preconditioner(hessp, theta.size, True)
+                    passes += 1
+            elif not accepted:
                 history.append(float(f))
                 return done(MSG_FTOL, True)
         else:
@@ -240,9 +351,12 @@ def newton_cg(
             delta = _radius(delta, actred, prered, gs, f_new - f - gs, snorm, boundary)
         if accepted:
             theta, f, g, hessp = theta_new, f_new, g_new, hessp_new
+            if sub is not None:
+                hessp = sub.at(theta)
+                passes += product_cost
             if preconditioner:
                 M = _preconditioner(hessp, theta.size, True)
-                passes += 1
+                passes += product_cost
         history.append(float(f))
         if verbose:
             print(
