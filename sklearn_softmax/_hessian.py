@@ -61,6 +61,15 @@ class DataHessian:
         """
         term = self._term
         n_classes, d = V.shape
+        # The kernels index V, vb and the kept probabilities by the data's
+        # shape without bounds checks: refuse a direction of another shape.
+        if (n_classes, d) != (term.n_classes, term.n_features) or np.shape(vb) != (
+            n_classes,
+        ):
+            raise ValueError(
+                f"direction of shape {V.shape} and {np.shape(vb)} for a Hessian of "
+                f"{term.n_classes} classes and {term.n_features} features"
+            )
         n = term.n_samples
         sw, workspace = term.sample_weight, term._workspace
         if term.sparse:

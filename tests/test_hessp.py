@@ -188,3 +188,17 @@ def test_l1_objective_refuses_hessian():
     obj.set_penalty(ElasticNet(1.0, 0.5))
     with pytest.raises(ValueError, match="smooth objective"):
         obj.gradient_hessian_product(theta)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_direction_of_another_shape_is_refused(sparse):
+    # The kernels do not check bounds: a wrong direction must not reach them.
+    obj, theta, _ = _problem(sparse=sparse)
+    coef, intercept = obj.unpack(theta)
+    _, _, data_hessp = obj.data.loss_gradient_hessp(coef, intercept)
+    K, d = coef.shape
+    with pytest.raises(ValueError, match="direction of shape"):
+        data_hessp(np.zeros((K, d + 1)), np.zeros(K))
+    with pytest.raises(ValueError, match="direction of shape"):
+        data_hessp(np.zeros((K, d)), np.zeros(K + 1))
+    data_hessp(np.zeros((K, d)), np.zeros(K))
