@@ -116,7 +116,7 @@ class SoftmaxClassifier(
         elastic-net fit are not centred over classes.
     fit_intercept : bool, default=True
         Whether to fit (unpenalised) intercepts.
-    solver : {"lbfgs", "newton-cg", "sgd"}, default="lbfgs"
+    solver : {"lbfgs", "newton-cg", "auto", "sgd"}, default="lbfgs"
         Optimisation algorithm. ``"lbfgs"`` uses :func:`scipy.optimize.minimize`
         with the options ``LogisticRegression`` uses; from 50,000 parameters on
         it takes the same steps by a faster two-loop recursion (see the user
@@ -128,11 +128,10 @@ class SoftmaxClassifier(
         TRON), with the stopping rule of ``"lbfgs"``; ``l1_ratio=0`` only.
         With many more rows than parameters its Hessian-vector products use
         a fixed subset of the rows (the loss and the gradient stay exact;
-        see the user guide's solver page).
-        ``"sgd"`` is minibatch
-        stochastic gradient descent on the same objective (every minibatch
-        gradient is an unbiased estimate of the full gradient); it also
-        enables :meth:`partial_fit`.
+        see the user guide's solver page). ``"auto"`` takes ``"newton-cg"``
+        for CSR data or a subsampled Hessian, ``"lbfgs"`` otherwise. ``"sgd"``
+        is minibatch stochastic gradient descent on the same objective (each
+        minibatch gradient is an unbiased estimate); it enables :meth:`partial_fit`.
     max_iter : int, default=100
         Maximum number of iterations (``"lbfgs"``, ``"newton-cg"``) or epochs
         (``"sgd"``).
@@ -272,7 +271,7 @@ class SoftmaxClassifier(
         "C": [Interval(Real, 0, None, closed="right")],
         "l1_ratio": [Interval(Real, 0, 1, closed="both")],
         "fit_intercept": ["boolean"],
-        "solver": [StrOptions({"lbfgs", "newton-cg", "sgd"})],
+        "solver": [StrOptions({"lbfgs", "newton-cg", "auto", "sgd"})],
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "class_weight": [dict, StrOptions({"balanced"}), None],
@@ -412,6 +411,7 @@ class SoftmaxClassifier(
         task = FitTask(self, X, y, sample_weight, max(self.max_iter, 1) + 1)
         iterations = task.iterations(self._attributes_of(X, classes))
         with compute_threads(self.n_jobs):
+            name = self.solver
             if self.solver == "sgd":
                 objective, record = fit_sgd(
                     self, X, targets, sw, theta0, self._objective, iterations
@@ -426,6 +426,7 @@ class SoftmaxClassifier(
                 theta, n_iter = result.theta, result.n_iter
                 converged, message = result.converged, result.message
                 stopped = result.extra.get("stopped_by_callback", False)
+                name = result.extra["solver"]
         if iterations is not None:
             iterations.close()
         if not (converged or stopped):
@@ -433,7 +434,7 @@ class SoftmaxClassifier(
             # Starts as LogisticRegression's warning, so that filters written
             # for it ("lbfgs failed to converge") apply.
             warnings.warn(
-                f"{self.solver} failed to converge after {n_iter} {unit} "
+                f"{name} failed to converge after {n_iter} {unit} "
                 f"({message}). Increase max_iter or scale the data.",
                 ConvergenceWarning,
                 # Past the transactional and the validation wrappers.

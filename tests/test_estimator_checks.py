@@ -38,6 +38,7 @@ ESTIMATORS = [
     SoftmaxClassifier(solver="sgd", random_state=0),
     SoftmaxClassifier(solver="newton-cg"),
     SoftmaxClassifier(solver="newton-cg", fit_intercept=False, C=0.01),
+    SoftmaxClassifier(solver="auto"),
     SoftmaxClassifier(l1_ratio=1.0),
     SoftmaxClassifier(l1_ratio=0.5, C=0.5),
     SoftmaxClassifierCV(Cs=3, cv=3),

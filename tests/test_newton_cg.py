@@ -164,3 +164,45 @@ def test_sample_weight_equals_repetition():
         np.repeat(X, reps, axis=0), np.repeat(y, reps)
     )
     np.testing.assert_allclose(a.coef_, b.coef_, atol=1e-8)
+
+
+def _auto_cases():
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(
+        n_samples=20000, n_features=10, n_informative=6, n_classes=3, random_state=0
+    )
+    Xs, ys = make_classification(
+        n_samples=600, n_features=10, n_informative=6, n_classes=3, random_state=1
+    )
+    rng = np.random.default_rng(2)
+    Xc = sp.random(3000, 200, density=0.05, format="csr", random_state=3)
+    yc = rng.integers(0, 4, 3000)
+    return [
+        # Many rows per parameter: a subsampled Hessian.
+        ("big dense", X, y, {}, "newton-cg"),
+        # CSR: products skip the softmax.
+        ("csr", Xc, yc, {}, "newton-cg"),
+        # Dense data that would need the Hessian of all rows.
+        ("small dense", Xs, ys, {}, "lbfgs"),
+        # The L1 part has no Hessian.
+        ("l1", X, y, {"l1_ratio": 0.5, "C": 0.1}, "lbfgs"),
+    ]
+
+
+@pytest.mark.parametrize("case", _auto_cases(), ids=lambda c: c[0])
+def test_auto_runs_the_solver_it_names(case):
+    _, X, y, params, expected = case
+    auto = SoftmaxClassifier(solver="auto", **params).fit(X, y)
+    named = SoftmaxClassifier(solver=expected, **params).fit(X, y)
+    np.testing.assert_array_equal(auto.coef_, named.coef_)
+    np.testing.assert_array_equal(auto.intercept_, named.intercept_)
+    np.testing.assert_array_equal(auto.n_iter_, named.n_iter_)
+
+
+def test_auto_warning_names_the_solver_that_ran():
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(n_samples=20000, n_features=10, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="^newton-cg failed to converge"):
+        SoftmaxClassifier(solver="auto", max_iter=1).fit(X, y)
