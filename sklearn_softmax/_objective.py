@@ -174,7 +174,14 @@ class SoftmaxObjective:
         grad : ndarray of float64, shape (n_params,)
         """
         coef, intercept = self.unpack(theta)
-        loss, G = self.data.loss_gradient(coef, intercept)
+        return self._finish(coef, *self.data.loss_gradient(coef, intercept))
+
+    def _finish(self, coef, loss, G):
+        """Add the smooth penalty to the data term's sums and divide by ``S``.
+
+        The one place of the normalisation for every data term (in memory
+        or on dask blocks: all return unnormalised weighted sums).
+        """
         d = self.n_features
         # G is a fresh (K, d + 1) array: with an intercept it is the gradient.
         grad = G if self.fit_intercept else G[:, :d].copy()
@@ -203,7 +210,7 @@ class SoftmaxObjective:
             the Hessian ``H`` of the smooth part at ``theta``;
             ``hessp.diagonal()`` returns the diagonal of ``H`` and
             ``hessp.preconditioner()`` a positive diagonal for CG (the
-            diagonal, averaged over classes along flat directions).
+            diagonal, averaged over classes).
 
         Raises
         ------
@@ -217,13 +224,7 @@ class SoftmaxObjective:
             )
         coef, intercept = self.unpack(theta)
         loss, G, data_hessp = self.data.loss_gradient_hessp(coef, intercept)
-        d = self.n_features
-        grad = G if self.fit_intercept else G[:, :d].copy()
-        loss += self.penalty.smooth_value(coef)
-        self.penalty.add_smooth_gradient(coef, grad[:, :d])
-        S = self.sw_sum
-        grad /= S
-        return loss / S, grad.ravel(), _HessianProduct(self, data_hessp)
+        return (*self._finish(coef, loss, G), _HessianProduct(self, data_hessp))
 
     def subsampled_hessian(self, fraction):
         r"""Return the Hessian of the smooth part estimated on a subset of rows.
@@ -442,13 +443,12 @@ class _HessianProduct:
         return D.ravel()
 
     def preconditioner(self):
-        # The diagonal, averaged over classes where the objective has flat
-        # directions (the same shift of every class's intercepts, and of
-        # every class's coefficients without a penalty): a diagonal that is
-        # the same for all classes keeps CG's steps orthogonal to them, so
-        # the iterates keep the centring lbfgs keeps.
+        # The diagonal, averaged over classes: a diagonal that is the same
+        # for all classes keeps CG's steps orthogonal to the directions the
+        # data term is flat along (the same shift of every class's
+        # coefficients or intercepts), so the iterates keep the centring
+        # lbfgs keeps. Along them only the penalty curves the objective,
+        # weakly at large C: a step off them is undone only slowly.
         D = self.diagonal().reshape(self._objective.shape)
-        d = self._objective.n_features
-        flat = slice(0, None) if self._objective.penalty.l2 == 0 else slice(d, None)
-        D[:, flat] = D[:, flat].mean(axis=0)
+        D[:] = D.mean(axis=0)
         return D.ravel()

@@ -206,3 +206,50 @@ def test_auto_warning_names_the_solver_that_ran():
     X, y = make_classification(n_samples=20000, n_features=10, random_state=0)
     with pytest.warns(ConvergenceWarning, match="^newton-cg failed to converge"):
         SoftmaxClassifier(solver="auto", max_iter=1).fit(X, y)
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_preconditioned_iterates_stay_centred(fit_intercept):
+    # Weakly penalised, the objective curves only by 1/(C S) along the shift
+    # of every class's coefficients: a preconditioner that differs between
+    # classes steps off the centred solution, and tol cannot see it.
+    X, y = _synthetic(K=3)
+    sw = np.random.default_rng(0).uniform(0.0, 3.0, X.shape[0])
+    obj = _objective(X, y, C=100.0, sw=sw, fit_intercept=fit_intercept)
+    theta0 = np.zeros(obj.n_params)
+    res = newton_cg(obj, theta0, tol=1e-10, max_iter=1000, preconditioner=True)
+    ref = newton_cg(obj, theta0, tol=1e-10, max_iter=1000)
+    assert res.converged and ref.converged
+    W = res.theta.reshape(obj.shape)
+    scale = np.abs(W).max()
+    assert np.abs(W.sum(axis=0)).max() < 1e-10 * scale
+    np.testing.assert_allclose(res.theta, ref.theta, atol=1e-8 * scale)
+    _, _, hessp = obj.gradient_hessian_product(res.theta)
+    D = hessp.preconditioner().reshape(obj.shape)
+    assert np.all(D > 0) and np.all(D == D[0])
+
+
+def _solver_options(monkeypatch, X, y):
+    import sklearn_softmax._training as training
+
+    seen = {}
+
+    def recording(objective, theta0, **options):
+        seen.update(options)
+        return newton_cg(objective, theta0, **options)
+
+    monkeypatch.setattr(training, "newton_cg", recording)
+    SoftmaxClassifier(solver="newton-cg").fit(X, y)
+    return seen
+
+
+def test_csr_preconditioned_only_with_the_hessian_of_all_rows(monkeypatch):
+    Xs, ys = _synthetic(n=2000, d=30)
+    csr = _solver_options(monkeypatch, sp.csr_matrix(Xs), ys)
+    assert csr["preconditioner"] and csr["hessian_fraction"] is None
+    dense = _solver_options(monkeypatch, Xs, ys)
+    assert not dense["preconditioner"] and dense["hessian_fraction"] is None
+    # Enough rows for a subset: its Hessian, without the preconditioner.
+    Xb, yb = _synthetic(n=20000, K=3)
+    big = _solver_options(monkeypatch, sp.csr_matrix(Xb), yb)
+    assert not big["preconditioner"] and 0 < big["hessian_fraction"] < 0.5
