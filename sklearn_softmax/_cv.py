@@ -63,9 +63,9 @@ class SoftmaxClassifierCV(
         Positive; ``np.inf`` (no penalty) is allowed.
     l1_ratios : array-like of shape (n_l1_ratios,), default=None
         Values of ``l1_ratio`` in [0, 1] to try; ``None`` means ``(0.0,)``,
-        the L2 penalty. With ``l1_ratio > 0`` the solver is OWL-QN and the
-        coefficients are not centred over classes (see
-        :class:`SoftmaxClassifier`).
+        the L2 penalty. With ``l1_ratio > 0`` the solver is that of
+        :class:`SoftmaxClassifier` for L1 (L-BFGS-B on the split
+        coefficients) and the coefficients are not centred over classes.
     cv : int, cross-validation generator or iterable, default=None
         Splitting strategy, as in :func:`sklearn.model_selection.check_cv`:
         ``None`` means 5 folds. For labels an int gives
@@ -109,6 +109,14 @@ class SoftmaxClassifierCV(
         scores compare with the unsmoothed targets.
     verbose : int, default=0
         Verbosity of joblib and of the solvers.
+    solver : {"lbfgs", "newton-cg", "auto"}, default="lbfgs"
+        Solver of every solve of the path and of the refit, as in
+        :class:`SoftmaxClassifier`: ``"auto"`` chooses on each fold's
+        objective. ``"newton-cg"`` needs ``l1_ratios`` of zeros only. Warm
+        started from the previous ``C``, Newton-CG often needs a few
+        iterations per point, and a point whose start already meets ``tol``
+        takes none (its solution and score then equal the previous point's);
+        ``n_iter_`` counts Newton iterations.
 
     Attributes
     ----------
@@ -175,6 +183,7 @@ n_features + fit_intercept)
         "class_weight": [dict, StrOptions({"balanced"}), None],
         "label_smoothing": [Interval(Real, 0, 1, closed="left")],
         "verbose": ["verbose"],
+        "solver": [StrOptions({"lbfgs", "newton-cg", "auto"})],
     }
 
     def __init__(
@@ -193,6 +202,7 @@ n_features + fit_intercept)
         class_weight=None,
         label_smoothing=0.0,
         verbose=0,
+        solver="lbfgs",
     ):
         self.Cs = Cs
         self.l1_ratios = l1_ratios
@@ -207,6 +217,7 @@ n_features + fit_intercept)
         self.class_weight = class_weight
         self.label_smoothing = label_smoothing
         self.verbose = verbose
+        self.solver = solver
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -285,8 +296,6 @@ n_features + fit_intercept)
             problem,
             folds,
             n_jobs=self.n_jobs,
-            max_iter=self.max_iter,
-            tol=self.tol,
             verbose=self.verbose,
             fold_tasks=task.subtasks("fold", len(folds), max_subtasks=n_points),
         )
@@ -332,6 +341,12 @@ n_features + fit_intercept)
                     "l1_ratios must be None or a non-empty list of values in "
                     f"[0, 1], got {self.l1_ratios!r}."
                 )
+        if self.solver == "newton-cg" and np.any(l1_ratios > 0):
+            raise ValueError(
+                "solver='newton-cg' supports only l1_ratio=0 (the L2 penalty), "
+                f"got l1_ratios={self.l1_ratios!r}; use solver='lbfgs' or "
+                "'auto' for L1 and elastic-net penalties."
+            )
         return Cs, l1_ratios
 
     def _classifier_params(self):
@@ -342,6 +357,7 @@ n_features + fit_intercept)
             tol=self.tol,
             class_weight=self.class_weight,
             label_smoothing=self.label_smoothing,
+            solver=self.solver,
         )
 
     def _route_fit(self, sample_weight, params):
@@ -388,18 +404,11 @@ n_features + fit_intercept)
         i_C, i_l1 = np.unravel_index(np.argmax(total), total.shape)
         self.C_ = float(self.Cs_[i_C])
         self.l1_ratio_ = float(self.l1_ratios_[i_l1])
-        objective = problem.estimator(self.C_, self.l1_ratio_)._objective(
-            problem.X, enc.targets, enc.sample_weight
-        )
+        estimator = problem.estimator(self.C_, self.l1_ratio_, max(0, self.verbose - 1))
+        objective = estimator._objective(problem.X, enc.targets, enc.sample_weight)
         theta0 = thetas[:, i_l1, i_C].mean(axis=0)
         with compute_threads(resolve_n_threads(-1)):
-            result = solve(
-                objective,
-                theta0,
-                max_iter=self.max_iter,
-                tol=self.tol,
-                verbose=max(0, self.verbose - 1),
-            )
+            result = solve(estimator, objective, theta0)
         if not result.converged:
             warnings.warn(
                 f"SoftmaxClassifierCV: the refit with C={self.C_!r} stopped "

@@ -28,7 +28,6 @@ from ._classifier import SoftmaxClassifier
 from ._compat import _check_method_params
 from ._config import compute_threads, resolve_n_threads
 from ._penalty import ElasticNet
-from ._solvers import lbfgs, minimize_l1
 
 __all__ = [
     "CVProblem",
@@ -62,7 +61,7 @@ class CVProblem:
         Grid of ``l1_ratio``.
     params : dict
         Parameters of the equivalent :class:`SoftmaxClassifier` (all but
-        ``C`` and ``l1_ratio``).
+        ``C``, ``l1_ratio`` and ``verbose``).
     scorer : callable
         ``scorer(estimator, X, y, **score_params)``, greater is better.
     score_params : dict
@@ -80,9 +79,9 @@ class CVProblem:
     scorer: object
     score_params: dict
 
-    def estimator(self, C, l1_ratio):
+    def estimator(self, C, l1_ratio, verbose=0):
         """Return an unfitted SoftmaxClassifier with this ``C`` and ``l1_ratio``."""
-        return SoftmaxClassifier(C=C, l1_ratio=l1_ratio, **self.params)
+        return SoftmaxClassifier(C=C, l1_ratio=l1_ratio, verbose=verbose, **self.params)
 
 
 @dataclass(frozen=True)
@@ -111,14 +110,14 @@ class FoldPath:
     n_unconverged: int
 
 
-def solve(objective, theta0, *, max_iter, tol, verbose):
-    """Minimise ``objective`` as ``SoftmaxClassifier(solver="lbfgs")`` does.
+def solve(estimator, objective, theta0):
+    """Minimise ``objective`` as ``estimator.fit`` would, from ``theta0``.
 
-    L-BFGS for a smooth objective, L-BFGS-B on the split coefficients for
-    one with an L1 part.
+    ``estimator`` is the :class:`SoftmaxClassifier` of the grid point: its
+    ``solver``, ``max_iter``, ``tol`` and ``verbose`` apply (``"auto"``
+    chooses on the fold's objective, as in a fit on the fold's rows).
     """
-    solver = lbfgs if objective.is_smooth else minimize_l1
-    return solver(objective, theta0, max_iter=max_iter, tol=tol, verbose=verbose)
+    return estimator._solve(objective, theta0, None)
 
 
 def path_rows(estimator):
@@ -138,7 +137,7 @@ def thread_split(n_jobs, n_tasks):
     return n_workers, max(1, resolve_n_threads(-1) // n_workers)
 
 
-def fit_paths(problem, folds, *, n_jobs, max_iter, tol, verbose, fold_tasks=None):
+def fit_paths(problem, folds, *, n_jobs, verbose, fold_tasks=None):
     """Compute the path of every fold.
 
     Parameters
@@ -147,8 +146,9 @@ def fit_paths(problem, folds, *, n_jobs, max_iter, tol, verbose, fold_tasks=None
     folds : list of (train, test) index arrays
     n_jobs : int or None
         Number of folds computed at once (joblib threads).
-    max_iter, tol, verbose
-        Solver settings of every solve.
+    verbose : int
+        Verbosity of joblib and of every solve (the solver settings are
+        ``problem.params``).
     fold_tasks : list of SubTask or None, optional
         The callback task of every fold (see
         :meth:`~sklearn_softmax._fit_callbacks.FitTask.subtasks`); each point
@@ -163,20 +163,20 @@ def fit_paths(problem, folds, *, n_jobs, max_iter, tol, verbose, fold_tasks=None
     fold_tasks = fold_tasks or [None] * len(folds)
     run = delayed(_fold_path)
     return Parallel(n_jobs=n_workers, prefer="threads", verbose=verbose)(
-        run(problem, train, test, n_threads, max_iter, tol, verbose, fold_task)
+        run(problem, train, test, n_threads, verbose, fold_task)
         for (train, test), fold_task in zip(folds, fold_tasks, strict=True)
     )
 
 
-def _fold_path(problem, train, test, n_threads, max_iter, tol, verbose, fold_task):
+def _fold_path(problem, train, test, n_threads, verbose, fold_task):
     with compute_threads(n_threads):
-        path = _walk(problem, train, test, max_iter, tol, verbose, fold_task)
+        path = _walk(problem, train, test, verbose, fold_task)
     if fold_task is not None:
         fold_task.end()
     return path
 
 
-def _walk(problem, train, test, max_iter, tol, verbose, fold_task=None):
+def _walk(problem, train, test, verbose, fold_task=None):
     X, y = problem.X, problem.y
     X_test, y_test = X[test], y[test]
     score_params = _check_method_params(X, problem.score_params, indices=test)
@@ -202,13 +202,11 @@ def _walk(problem, train, test, max_iter, tol, verbose, fold_task=None):
             point = None if fold_task is None else fold_task.subtask("path point")
             C = float(Cs[j])
             objective.set_penalty(ElasticNet.for_estimator(C, l1_ratio, n_classes))
-            result = solve(
-                objective, theta, max_iter=max_iter, tol=tol, verbose=verbose
-            )
+            estimator = problem.estimator(C, float(l1_ratio), verbose)
+            result = solve(estimator, objective, theta)
             theta = thetas[a, j] = result.theta
             n_iter[a, j] = result.n_iter
             n_unconverged += not result.converged
-            estimator = problem.estimator(C, float(l1_ratio))
             estimator.classes_ = problem.classes
             estimator.n_features_in_ = n_features
             estimator._set_coef(

@@ -42,6 +42,7 @@ ESTIMATORS = [
     SoftmaxClassifier(l1_ratio=1.0),
     SoftmaxClassifier(l1_ratio=0.5, C=0.5),
     SoftmaxClassifierCV(Cs=3, cv=3),
+    SoftmaxClassifierCV(Cs=3, cv=3, solver="auto"),
 ]
 
 
