@@ -1,33 +1,40 @@
 """Benchmark: SoftmaxClassifierCV against LogisticRegressionCV and GridSearchCV.
 
-The three searches choose ``C`` over the same grid (``--n-Cs`` values of
+The searches choose ``C`` over the same grid (``--n-Cs`` values of
 ``np.logspace(-4, 4, n)``, default 10), with the same folds
 (``StratifiedKFold(--cv)``, default 5, without shuffling), the same scorer
 (``"neg_log_loss"``), ``tol`` (1e-4) and ``max_iter``, and refit on all data:
 
-* ``SoftmaxClassifierCV(Cs, cv)``: one objective per fold, the C path
-  warm-started from strong to weak regularisation;
+* ``SoftmaxClassifierCV(Cs, cv, solver=s)`` for every ``s`` of ``--solvers``
+  (default ``lbfgs auto``): one objective per fold, the C path warm-started
+  from strong to weak regularisation;
 * ``LogisticRegressionCV(Cs, cv, l1_ratios=(0,), use_legacy_attributes=False)``
-  (solver lbfgs), scikit-learn's own path;
-* ``GridSearchCV(SoftmaxClassifier(), {"C": Cs}, cv)``: every grid point of
-  every fold fitted from zeros, the data term rebuilt every time.
+  (solver lbfgs), scikit-learn's own path, run as it comes (``lrcv``) and
+  under one BLAS thread (``lrcv1``); the ratios take the faster of the two;
+* ``GridSearchCV(SoftmaxClassifier(), {"C": Cs}, cv)`` (``grid``, the
+  default solver lbfgs) and, for another ``s``,
+  ``GridSearchCV(SoftmaxClassifier(solver=s), ...)`` (``grid same``): every
+  grid point of every fold fitted from zeros, the data term rebuilt every
+  time.
 
 Shapes (the synthetic data of ``benchmarks/bench_lbfgs.py``, from
 ``benchmarks/_common.py``): a
 dense 50k x 100 x 10 problem (standardised columns) and a CSR 50k x 5k x 10
-problem with 20 non-zeros per row. Every repeat runs the three searches, in
-an order that rotates from one repeat to the next; the table reports the
-median time of each over ``--repeats`` (default 3) and the ratios of those
-medians, all measured in this one run, the chosen ``C`` of each, the total
-solver iterations of ours and of LogisticRegressionCV over the path (refit
-not counted), and the largest difference between our ``scores_`` and theirs
-(``max dS``; the grid search's per-split test scores) and the largest one
-at our chosen ``C`` (``dS@C``). Solves of weak penalties that stop at
-``max_iter`` stop at different points in the three searches, hence ``max
-dS`` can be much larger than ``dS@C``.
+problem with 20 non-zeros per row. Every repeat runs all searches, in
+an order that rotates from one repeat to the next; the table has a row per
+shape and solver of ours, with the median time of each search over
+``--repeats`` (default 3) and the ratios of those medians, all measured in
+this one run, the chosen ``C`` of each, the total solver iterations of ours
+and of LogisticRegressionCV over the path (refit not counted; Newton-CG
+counts Newton iterations), and the largest difference between our
+``scores_`` and theirs (``max dS``; the grid search's per-split test scores)
+and the largest one at our chosen ``C`` (``dS@C``). Solves of weak penalties
+that stop at ``max_iter`` stop at different points in the searches, and
+Newton-CG converges there, hence ``max dS`` can be much larger than
+``dS@C``.
 
-``--n-jobs`` goes to all three (folds in threads for ours, joblib workers
-for the others; default ``None``: one at a time).
+``--n-jobs`` goes to all searches (folds in threads for ours, joblib
+workers for the others; default ``None``: one at a time).
 
 Usage::
 
@@ -66,7 +73,7 @@ QUICK_SHAPES = {
 N_CS = (10, 5)
 N_FOLDS = (5, 3)
 TOL = 1e-4
-METHODS = ("ours", "lrcv", "grid")
+SOLVERS = ("lbfgs", "auto")
 
 
 def make_data(shape, seed=0):
@@ -78,12 +85,23 @@ def make_data(shape, seed=0):
     return X, y
 
 
+def methods(solvers):
+    """The searches to time: ours and the grid search per solver, and LRCV."""
+    names = ["lrcv", "lrcv1", "grid:lbfgs"]
+    for solver in solvers:
+        names.append(f"ours:{solver}")
+        if solver != "lbfgs":
+            names.append(f"grid:{solver}")
+    return names
+
+
 def make_search(which, Cs, cv, args):
-    """The unfitted search ``which`` (one of METHODS)."""
+    """The unfitted search ``which`` (one of ``methods()``)."""
     common = dict(cv=cv, max_iter=args.max_iter, tol=TOL)
-    if which == "ours":
-        return SoftmaxClassifierCV(Cs=Cs, n_jobs=args.n_jobs, **common)
-    if which == "lrcv":
+    kind, _, solver = which.partition(":")
+    if kind == "ours":
+        return SoftmaxClassifierCV(Cs=Cs, n_jobs=args.n_jobs, solver=solver, **common)
+    if kind.startswith("lrcv"):
         return LogisticRegressionCV(
             Cs=Cs,
             l1_ratios=(0.0,),
@@ -93,7 +111,7 @@ def make_search(which, Cs, cv, args):
             **common,
         )
     return GridSearchCV(
-        SoftmaxClassifier(max_iter=args.max_iter, tol=TOL),
+        SoftmaxClassifier(max_iter=args.max_iter, tol=TOL, solver=solver),
         {"C": list(Cs)},
         cv=cv,
         scoring="neg_log_loss",
@@ -101,19 +119,21 @@ def make_search(which, Cs, cv, args):
     )
 
 
-def chosen_C(which, search):
-    return float(search.best_params_["C"] if which == "grid" else search.C_)
+def chosen_C(search):
+    best = getattr(search, "best_params_", None)
+    return float(best["C"] if best is not None else search.C_)
 
 
-def fold_scores(which, search, n_folds):
+def fold_scores(search, n_folds):
     """Validation scores of shape (n_folds, n_Cs)."""
-    if which == "grid":
-        res = search.cv_results_
+    res = getattr(search, "cv_results_", None)
+    if res is not None:
         return np.array([res[f"split{i}_test_score"] for i in range(n_folds)])
     return np.asarray(search.scores_)[:, 0, :]
 
 
 def bench_case(name, shape, args):
+    """Time every search on ``shape``; one row per solver of ours."""
     n, d, k, nnz = shape
     X, y = make_data(shape)
     Cs = np.logspace(-4, 4, args.n_Cs)
@@ -122,50 +142,77 @@ def bench_case(name, shape, args):
     # iterations of the CV estimator and of the plain one on all rows.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        SoftmaxClassifierCV(Cs=[1.0], cv=cv, max_iter=3, n_jobs=args.n_jobs).fit(X, y)
-        SoftmaxClassifier(max_iter=3).fit(X, y)
-    times = {m: [] for m in METHODS}
+        for solver in args.solvers:
+            SoftmaxClassifierCV(
+                Cs=[1.0], cv=cv, max_iter=3, n_jobs=args.n_jobs, solver=solver
+            ).fit(X, y)
+            SoftmaxClassifier(max_iter=3, solver=solver).fit(X, y)
+    names = methods(args.solvers)
+    times = {m: [] for m in names}
     fitted = {}
-    for _rep, which in _common.round_robin(METHODS, args.repeats):
-        # Weak penalties may reach max_iter: the same budget for all three.
-        t, fitted[which] = _common.timed_fit(make_search(which, Cs, cv, args), X, y)
+    for _rep, which in _common.round_robin(names, args.repeats):
+        # Weak penalties may reach max_iter: the same budget for all.
+        t, fitted[which] = _common.timed_fit(
+            make_search(which, Cs, cv, args), X, y, one_blas=which == "lrcv1"
+        )
         times[which].append(t)
     med = {m: _common.median(t) for m, t in times.items()}
-    scores = {m: fold_scores(m, fitted[m], args.cv) for m in METHODS}
-    diff = {m: np.abs(scores["ours"] - scores[m]) for m in ("lrcv", "grid")}
-    # At our chosen C, a well penalised and converged grid point.
-    i_C = int(np.argmin(np.abs(Cs - fitted["ours"].C_)))
-    return {
-        "shape": name,
-        "dims": f"{n}x{d}x{k}" + (f" nnz/row={nnz}" if nnz else " standardised"),
-        "ours_s": med["ours"],
-        "lrcv_s": med["lrcv"],
-        "grid_s": med["grid"],
-        "x_lrcv": med["lrcv"] / med["ours"],
-        "x_grid": med["grid"] / med["ours"],
-        "C_ours": chosen_C("ours", fitted["ours"]),
-        "C_lrcv": chosen_C("lrcv", fitted["lrcv"]),
-        "C_grid": chosen_C("grid", fitted["grid"]),
-        "best_score_ours": float(scores["ours"].mean(axis=0).max()),
-        "iter_ours": int(np.sum(fitted["ours"].n_iter_)),
-        "iter_lrcv": int(np.sum(fitted["lrcv"].n_iter_)),
-        "scores_max_diff_lrcv": float(diff["lrcv"].max()),
-        "scores_max_diff_grid": float(diff["grid"].max()),
-        "scores_diff_at_C_lrcv": float(diff["lrcv"][:, i_C].max()),
-        "scores_diff_at_C_grid": float(diff["grid"][:, i_C].max()),
-        "ours_times_s": times["ours"],
-        "lrcv_times_s": times["lrcv"],
-        "grid_times_s": times["grid"],
-    }
+    lrcv = min(med["lrcv"], med["lrcv1"])
+    scores = {m: fold_scores(fitted[m], args.cv) for m in names}
+    rows = []
+    for solver in args.solvers:
+        ours, same = f"ours:{solver}", f"grid:{solver}"
+        diff = {
+            "lrcv": np.abs(scores[ours] - scores["lrcv"]),
+            "grid": np.abs(scores[ours] - scores["grid:lbfgs"]),
+        }
+        # At our chosen C, a well penalised and converged grid point.
+        i_C = int(np.argmin(np.abs(Cs - fitted[ours].C_)))
+        rows.append(
+            {
+                "shape": name,
+                "solver": solver,
+                "dims": f"{n}x{d}x{k}"
+                + (f" nnz/row={nnz}" if nnz else " standardised"),
+                "ours_s": med[ours],
+                "lrcv_s": med["lrcv"],
+                "lrcv1_s": med["lrcv1"],
+                "grid_s": med["grid:lbfgs"],
+                "grid_same_s": med[same],
+                "x_lrcv": lrcv / med[ours],
+                "x_grid": med["grid:lbfgs"] / med[ours],
+                "x_grid_same": med[same] / med[ours],
+                "C_ours": chosen_C(fitted[ours]),
+                "C_lrcv": chosen_C(fitted["lrcv"]),
+                "C_grid": chosen_C(fitted["grid:lbfgs"]),
+                "best_score_ours": float(scores[ours].mean(axis=0).max()),
+                "iter_ours": int(np.sum(fitted[ours].n_iter_)),
+                "iter_lrcv": int(np.sum(fitted["lrcv"].n_iter_)),
+                "scores_max_diff_lrcv": float(diff["lrcv"].max()),
+                "scores_max_diff_grid": float(diff["grid"].max()),
+                "scores_diff_at_C_lrcv": float(diff["lrcv"][:, i_C].max()),
+                "scores_diff_at_C_grid": float(diff["grid"][:, i_C].max()),
+                "ours_times_s": times[ours],
+                "lrcv_times_s": times["lrcv"],
+                "lrcv1_times_s": times["lrcv1"],
+                "grid_times_s": times["grid:lbfgs"],
+                "grid_same_times_s": times[same],
+            }
+        )
+    return rows
 
 
 COLUMNS = [
     ("shape", "{:<6}", "shape"),
+    ("solver", "{:<9}", "solver"),
     ("ours s", "{:>8.3f}", "ours_s"),
     ("lrcv s", "{:>8.3f}", "lrcv_s"),
+    ("lrcv1 s", "{:>8.3f}", "lrcv1_s"),
     ("grid s", "{:>8.3f}", "grid_s"),
+    ("grid same s", "{:>11.3f}", "grid_same_s"),
     ("xlrcv", "{:>6.2f}", "x_lrcv"),
     ("xgrid", "{:>6.2f}", "x_grid"),
+    ("xgrid same", "{:>10.2f}", "x_grid_same"),
     ("C ours", "{:>9.3g}", "C_ours"),
     ("C lrcv", "{:>9.3g}", "C_lrcv"),
     ("C grid", "{:>9.3g}", "C_grid"),
@@ -180,8 +227,11 @@ COLUMNS = [
 
 
 NOTE = (
-    "# times: medians over repeats (the order of the three searches "
-    "rotates); xlrcv, xgrid: their median over ours; it: solver "
+    "# times: medians over repeats (the order of the searches rotates); "
+    "lrcv1: LogisticRegressionCV under one BLAS thread; grid: "
+    "GridSearchCV(SoftmaxClassifier()), grid same: with our row's solver; "
+    "xlrcv: the faster LogisticRegressionCV over ours, xgrid, xgrid same: "
+    "their median over ours; it: solver "
     "iterations over all folds and Cs (refit not counted); max dS: "
     "largest |difference| of our per-fold scores from theirs (dS@C: at our "
     "chosen C); the largest ones come from weak penalties that stop at "
@@ -201,7 +251,14 @@ def run(argv=None):
         "--cv", type=int, default=None, help="StratifiedKFold splits; 5 (quick: 3)"
     )
     parser.add_argument("--max-iter", type=int, default=100, help="every solve")
-    parser.add_argument("--n-jobs", type=int, default=None, help="all three")
+    parser.add_argument("--n-jobs", type=int, default=None, help="all searches")
+    parser.add_argument(
+        "--solvers",
+        nargs="+",
+        default=list(SOLVERS),
+        choices=["lbfgs", "newton-cg", "auto"],
+        help="solvers of ours (and of the grid search's 'grid same')",
+    )
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args(argv)
     shapes = QUICK_SHAPES if args.quick else FULL_SHAPES
@@ -213,9 +270,10 @@ def run(argv=None):
         shapes = {k: v for k, v in shapes.items() if k in args.shapes}
     rows = []
     for name, shape in shapes.items():
-        rows.append(bench_case(name, shape, args))
-        if not args.quick:
-            print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+        for row in bench_case(name, shape, args):
+            rows.append(row)
+            if not args.quick:
+                print(json.dumps(row), file=sys.stderr, flush=True)
     info = _common.machine()
     info["Cs, cv, scoring"] = (
         f"np.logspace(-4, 4, {args.n_Cs})",
@@ -223,6 +281,7 @@ def run(argv=None):
         "neg_log_loss",
     )
     info["tol, max_iter, n_jobs"] = (TOL, args.max_iter, args.n_jobs)
+    info["solvers of ours"] = tuple(args.solvers)
     info["repeats"] = args.repeats
     _common.print_table(rows, info, COLUMNS, NOTE)
     _common.save_json(args.json, {"machine": info, "rows": rows})

@@ -1,4 +1,4 @@
-"""The CV benchmark's quick mode runs and the three searches agree.
+"""The CV benchmark's quick mode runs and the searches agree.
 
 The script runs as the lead runs it, in a subprocess; no timing is asserted.
 """
@@ -15,11 +15,15 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "benchmarks" / "bench_cv.py"
 
 HEADERS = (
+    "solver",
     "ours s",
     "lrcv s",
+    "lrcv1 s",
     "grid s",
+    "grid same s",
     "xlrcv",
     "xgrid",
+    "xgrid same",
     "C ours",
     "C lrcv",
     "C grid",
@@ -56,18 +60,27 @@ def test_quick_cv_benchmark(tmp_path):
     data = json.loads(out.read_text())
     assert data["machine"]["repeats"] == 1
     rows = data["rows"]
-    assert [r["shape"] for r in rows] == ["dense", "csr"]
+    assert [(r["shape"], r["solver"]) for r in rows] == [
+        ("dense", "lbfgs"),
+        ("dense", "auto"),
+        ("csr", "lbfgs"),
+        ("csr", "auto"),
+    ]
     Cs = np.logspace(-4, 4, 5)
     for row in rows:
         assert row["shape"] in table and row["dims"] in table
         for key, value in row.items():
             if isinstance(value, float):
                 assert np.isfinite(value), (key, row)
-        for which in ("ours", "lrcv", "grid"):
+        for which in ("ours", "lrcv", "lrcv1", "grid", "grid_same"):
             assert row[f"{which}_s"] > 0, row
             assert len(row[f"{which}_times_s"]) == 1, row
+        for which in ("ours", "lrcv", "grid"):
             assert np.isclose(Cs, row[f"C_{which}"]).any(), row
         assert row["x_lrcv"] > 0 and row["x_grid"] > 0, row
+        assert row["x_lrcv"] == min(row["lrcv_s"], row["lrcv1_s"]) / row["ours_s"]
+        if row["solver"] == "lbfgs":
+            assert row["grid_same_s"] == row["grid_s"], row
         assert row["best_score_ours"] < 0, row  # minus a log-loss
         assert row["iter_ours"] > 0 and row["iter_lrcv"] > 0, row
         # The same model on the same folds: the differences are those of
