@@ -116,6 +116,8 @@ class SoftmaxObjective:
         self.sw_sum = data.sw_sum
         self.dtype = data.dtype
         self.parallel = data.parallel
+        # The data term's sums at the last point evaluated (see _data_sums).
+        self._last = None
 
     def set_penalty(self, penalty):
         """Use another penalty (for example another ``C`` along a path).
@@ -174,7 +176,31 @@ class SoftmaxObjective:
         grad : ndarray of float64, shape (n_params,)
         """
         coef, intercept = self.unpack(theta)
-        return self._finish(coef, *self.data.loss_gradient(coef, intercept))
+        loss, G, _ = self._data_sums(theta, coef, intercept, products=False)
+        return self._finish(coef, loss, G)
+
+    def _data_sums(self, theta, coef, intercept, products):
+        """Return the data term's loss and gradient sums at ``theta`` (and products).
+
+        The sums of the last point evaluated are kept: they do not depend on
+        the penalty, so a solve warm-started at the previous solve's last
+        point (a regularisation path, after :meth:`set_penalty`) starts
+        without a pass over ``X``, with the bits a pass would give.
+        """
+        key = np.asarray(theta, dtype=np.float64).tobytes()
+        last = self._last
+        if (
+            last is not None
+            and last[0] == key
+            and (last[3] is not None or not products)
+        ):
+            return last[1], last[2].copy(), last[3]
+        if products:
+            loss, G, hessp = self.data.loss_gradient_hessp(coef, intercept)
+        else:
+            (loss, G), hessp = self.data.loss_gradient(coef, intercept), None
+        self._last = (key, loss, G.copy(), hessp)
+        return loss, G, hessp
 
     def _finish(self, coef, loss, G):
         """Add the smooth penalty to the data term's sums and divide by ``S``.
@@ -223,7 +249,7 @@ class SoftmaxObjective:
                 f"an L1 part (l1_ratio={self.penalty.l1_ratio})."
             )
         coef, intercept = self.unpack(theta)
-        loss, G, data_hessp = self.data.loss_gradient_hessp(coef, intercept)
+        loss, G, data_hessp = self._data_sums(theta, coef, intercept, products=True)
         return (*self._finish(coef, loss, G), _HessianProduct(self, data_hessp))
 
     def subsampled_hessian(self, fraction):

@@ -109,3 +109,52 @@ def test_large_partials_live_and_die_with_their_objective():
     del obj, buf
     gc.collect()
     assert alive() is None
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_last_point_is_not_evaluated_twice(sparse):
+    # A regularisation path starts every solve at the previous solve's last
+    # point: the data term's sums there are kept across set_penalty, with the
+    # bits a new pass gives, and products are computed when first asked for.
+    from sklearn_softmax._penalty import ElasticNet
+
+    rng = np.random.default_rng(3)
+    X, targets, sw, obj = _setup(rng, sparse=sparse)
+    calls = []
+    for name in ("loss_gradient", "loss_gradient_hessp"):
+        method = getattr(obj.data, name)
+
+        def counted(*args, _method=method, _name=name):
+            calls.append(_name)
+            return _method(*args)
+
+        setattr(obj.data, name, counted)
+    theta = rng.standard_normal(obj.n_params)
+    obj.loss_gradient(theta)
+    obj.set_penalty(ElasticNet.for_estimator(5.0, 0.0, 3))
+    loss, grad = obj.loss_gradient(theta.copy())
+    assert calls == ["loss_gradient"]
+    fresh = SoftmaxObjective(
+        X, targets, sw, C=5.0, fit_intercept=True, label_smoothing=0.1
+    )
+    ref_loss, ref_grad = fresh.loss_gradient(theta)
+    assert loss == ref_loss
+    np.testing.assert_array_equal(grad, ref_grad)
+    # The kept gradient is not the caller's array to change.
+    grad[:] = np.nan
+    np.testing.assert_array_equal(obj.loss_gradient(theta)[1], ref_grad)
+    # Products were not kept: one pass that keeps them, then none.
+    _, g1, hessp = obj.gradient_hessian_product(theta)
+    _, g2, hessp2 = obj.gradient_hessian_product(theta)
+    assert calls == ["loss_gradient", "loss_gradient_hessp"]
+    np.testing.assert_array_equal(g1, ref_grad)
+    np.testing.assert_array_equal(g2, ref_grad)
+    v = rng.standard_normal(obj.n_params)
+    _, _, ref_hessp = fresh.gradient_hessian_product(theta)
+    np.testing.assert_array_equal(hessp(v), ref_hessp(v))
+    np.testing.assert_array_equal(hessp2(v), ref_hessp(v))
+    # Any other point is evaluated.
+    other = theta.copy()
+    other[0] = np.nextafter(other[0], np.inf)
+    obj.loss_gradient(other)
+    assert calls[-1] == "loss_gradient" and len(calls) == 3
