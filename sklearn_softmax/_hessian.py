@@ -16,6 +16,9 @@ from ._config import n_chunks, parallel_allowed
 from ._workspace import buffer as _buffer
 from ._workspace import partials as _partials
 
+#: Elements of the temporaries of one slice of rows in ``diagonal()``.
+_DIAGONAL_SLICE = 1 << 20
+
 __all__ = ["DataHessian"]
 
 
@@ -118,13 +121,19 @@ class DataHessian:
                 sq = np.square(data, dtype=np.float64)
                 X2 = sp.csr_matrix((sq, indices, indptr), shape=(n, d))
                 term._workspace["csr_squared"] = X2
-        for s0 in range(0, n, 4096):
-            Pc = np.asarray(P[s0 : s0 + 4096], dtype=np.float64)
-            Wc = sw[s0 : s0 + 4096, None] * Pc * (1.0 - Pc)
+        # Slices of about 8 MB of temporaries (weights; squared rows when
+        # dense): few scipy calls, since slicing CSR rows costs more than the
+        # product, and bounded memory for any n.
+        width = P.shape[1] if term.sparse else max(P.shape[1], d)
+        step = max(4096, _DIAGONAL_SLICE // width)
+        for s0 in range(0, n, step):
+            Pc = np.asarray(P[s0 : s0 + step], dtype=np.float64)
+            Wc = sw[s0 : s0 + step, None] * Pc * (1.0 - Pc)
             if term.sparse:
-                D[:, :d] += (X2[s0 : s0 + 4096].T @ Wc).T
+                rows = X2 if step >= n else X2[s0 : s0 + step]
+                D[:, :d] += (rows.T @ Wc).T
             else:
-                Xc = np.asarray(term.X_args[0][s0 : s0 + 4096], dtype=np.float64)
+                Xc = np.asarray(term.X_args[0][s0 : s0 + step], dtype=np.float64)
                 D[:, :d] += Wc.T @ (Xc * Xc)
             D[:, d] += Wc.sum(axis=0)
         # Two classes, dense: one row of P, the same curvature for both rows.

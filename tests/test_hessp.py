@@ -202,3 +202,20 @@ def test_direction_of_another_shape_is_refused(sparse):
     with pytest.raises(ValueError, match="direction of shape"):
         data_hessp(np.zeros((K, d)), np.zeros(K + 1))
     data_hessp(np.zeros((K, d)), np.zeros(K))
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+def test_diagonal_by_slices_of_rows(sparse, monkeypatch):
+    # Many rows go through the diagonal in slices (bounded temporaries); the
+    # slices add up to the diagonal of one slice and of the products.
+    import sklearn_softmax._hessian as hessian
+
+    obj, theta, _ = _problem(K=3, n=9000, d=5, sparse=sparse, weights=True)
+    _, _, hessp = obj.gradient_hessian_product(theta)
+    whole = hessp.diagonal()
+    monkeypatch.setattr(hessian, "_DIAGONAL_SLICE", 1)  # slices of 4096 rows
+    sliced = hessp.diagonal()
+    np.testing.assert_allclose(sliced, whole, rtol=1e-13)
+    eye = np.eye(obj.n_params)
+    by_products = np.array([hessp(e)[i] for i, e in enumerate(eye)])
+    np.testing.assert_allclose(whole, by_products, rtol=1e-12)
